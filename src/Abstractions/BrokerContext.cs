@@ -1,0 +1,126 @@
+using Broker.Serialization;
+using Broker.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Broker;
+
+/// <summary>A connection to one broker (or a composite of several), chosen by URL, like a
+/// <c>multiprocessing</c> context. Every primitive belongs to one; those created without one use
+/// <see cref="Default"/>, which child processes inherit.</summary>
+public sealed class BrokerContext : IAsyncDisposable
+{
+    /// <summary>The environment variable naming the default broker: <c>BROKER_URL</c>.</summary>
+    public const string UrlVariable = "BROKER_URL";
+
+    /// <summary>The embedded broker, hosted by this process for its children: <c>local://</c>.</summary>
+    public const string LocalUrl = "local://";
+
+    private static readonly System.Threading.Lock s_defaultGate = new();
+    private static BrokerContext? s_default;
+
+    private readonly IReadOnlyList<ITransport> _transports;
+    private readonly Lazy<IQueueBackend> _queues;
+    private readonly Lazy<ILockBackend> _locks;
+    private readonly Lazy<IValueBackend> _values;
+
+    private BrokerContext(string url, BrokerOptions options)
+    {
+        var urls = BrokerUrl.ParseList(url);
+        Options = options;
+        Url = string.Join(",", urls.Select(u => u.Display));
+        Logger = options.LoggerFactory.CreateLogger("Broker");
+        Serializer = new JsonBrokerSerializer(this, options.SerializerOptions);
+        var factories = Components.OfType<ITransportFactory>().ToList();
+        _transports = urls.Select(u => CreateTransport(u, factories, options)).ToArray();
+        _queues = new(() => Place(t => t.Queues, "queues"));
+        _locks = new(() => Place(t => t.Locks, "locks"));
+        _values = new(() => Place(t => t.Values, "values"));
+    }
+
+    /// <summary>The process-wide context: the one given to <see cref="Configure"/>, else the URL in
+    /// <c>BROKER_URL</c>, else <c>local://</c>.</summary>
+    public static BrokerContext Default
+    {
+        get
+        {
+            lock (s_defaultGate)
+            {
+                return s_default ??= new BrokerContext(Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url ? url : LocalUrl, new BrokerOptions());
+            }
+        }
+    }
+
+    /// <summary>The URL with passwords hidden.</summary>
+    public string Url { get; }
+
+    public BrokerOptions Options { get; }
+
+    internal ILogger Logger { get; }
+
+    internal JsonBrokerSerializer Serializer { get; }
+
+    internal IQueueBackend Queues => _queues.Value;
+
+    internal ILockBackend Locks => _locks.Value;
+
+    internal IValueBackend Values => _values.Value;
+
+    /// <summary>Sets the process-wide default before anything uses it, as <c>multiprocessing.set_start_method</c>
+    /// is called once at start-up.</summary>
+    /// <exception cref="InvalidOperationException">The default is already in use with another URL.</exception>
+    public static BrokerContext Configure(string url, BrokerOptions? options = null)
+    {
+        lock (s_defaultGate)
+        {
+            if (s_default is not null)
+            {
+                throw new InvalidOperationException($"The default broker is already {s_default.Url}: call Configure once, before creating any queue, lock, value or process.");
+            }
+            return s_default = new BrokerContext(url, options ?? new BrokerOptions());
+        }
+    }
+
+    /// <summary>Opens a context of its own on <paramref name="url"/>, beside the default.</summary>
+    /// <exception cref="BrokerUrlException">The URL is malformed or no installed transport serves its scheme.</exception>
+    public static BrokerContext Connect(string url, BrokerOptions? options = null) => new(url, options ?? new BrokerOptions());
+
+    /// <summary>The URL a child process uses to reach the same brokers; it may carry credentials.</summary>
+    internal async ValueTask<string> ShareAsync(CancellationToken cancellationToken)
+    {
+        var shared = new string[_transports.Count];
+        for (var i = 0; i < shared.Length; i++)
+        {
+            shared[i] = await _transports[i].ShareAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return string.Join(",", shared);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var transport in _transports)
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public override string ToString() => Url;
+
+    private static ITransport CreateTransport(BrokerUrl url, List<ITransportFactory> factories, BrokerOptions options)
+    {
+        var factory = factories.FirstOrDefault(f => f.Schemes.Contains(url.Scheme));
+        if (factory is null)
+        {
+            var known = string.Join(", ", factories.SelectMany(f => f.Schemes).Order().Select(s => s + "://"));
+            throw new BrokerUrlException(
+                $"No installed transport serves '{url.Display}'. Installed: {(known.Length > 0 ? known : "none")}; " +
+                $"add the Broker.Transport package for '{url.Scheme}' to the application.");
+        }
+        return factory.Create(url, options.LoggerFactory);
+    }
+
+    private T Place<T>(Func<ITransport, T?> keeps, string primitive) where T : class =>
+        _transports.Select(keeps).FirstOrDefault(b => b is not null)
+        ?? throw new PrimitiveNotSupportedException(
+            $"No transport in '{Url}' keeps {primitive} correctly. List one that does after it in a composite URL, " +
+            $"such as '{Url},redis://127.0.0.1:6379' (Redis keeps queues, locks and values).");
+}

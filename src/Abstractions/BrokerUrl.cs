@@ -1,0 +1,66 @@
+using System.Text.RegularExpressions;
+
+namespace Broker;
+
+/// <summary>One broker address, such as <c>local://</c>, <c>redis://127.0.0.1:6379</c> or
+/// <c>amqp://user:password@host:5672/vhost</c>. <see cref="ToString"/> hides the password.</summary>
+public sealed partial class BrokerUrl
+{
+    private BrokerUrl(Uri uri, string original)
+    {
+        Uri = uri;
+        Original = original;
+        Scheme = uri.Scheme.ToLowerInvariant();
+        Display = Redact(original);
+    }
+
+    /// <summary>The parsed address, credentials included: hand it to a client library, never to a log.</summary>
+    public Uri Uri { get; }
+
+    /// <summary>The address as it was given, credentials included.</summary>
+    public string Original { get; }
+
+    /// <summary>The scheme in lower case: <c>local</c>, <c>redis</c>, <c>amqp</c>, ...</summary>
+    public string Scheme { get; }
+
+    /// <summary>The address with any password replaced by <c>***</c>, safe for logs and messages.</summary>
+    public string Display { get; }
+
+    public override string ToString() => Display;
+
+    /// <summary>Parses one address.</summary>
+    /// <exception cref="BrokerUrlException">The text is not an absolute URL with a scheme.</exception>
+    public static BrokerUrl Parse(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var text = url.Trim();
+        if (!SchemePrefix().IsMatch(text) || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            throw new BrokerUrlException(
+                $"'{Redact(text)}' is not a broker URL: expected scheme://..., such as local://, " +
+                "redis://127.0.0.1:6379 or amqp://guest:guest@127.0.0.1:5672/.");
+        }
+        return new BrokerUrl(uri, text);
+    }
+
+    /// <summary>Parses a composite address: one or more URLs separated by commas, in order of preference.</summary>
+    public static IReadOnlyList<BrokerUrl> ParseList(string urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        var parts = urls.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Any(p => p.Length == 0))
+        {
+            throw new BrokerUrlException($"'{Redact(urls)}' has an empty entry: list broker URLs separated by single commas.");
+        }
+        return parts.Select(Parse).ToArray();
+    }
+
+    /// <summary>Replaces the password in every URL inside <paramref name="text"/> by <c>***</c>.</summary>
+    public static string Redact(string text) => Credentials().Replace(text, "://$1:***@");
+
+    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.\-]*://")]
+    private static partial Regex SchemePrefix();
+
+    [GeneratedRegex(@"://([^:/@\s,]*):[^@/\s,]*@")]
+    private static partial Regex Credentials();
+}

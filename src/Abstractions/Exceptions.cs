@@ -1,0 +1,45 @@
+namespace Broker;
+
+/// <summary>The base of every error Broker raises about a broker, a primitive or a process.</summary>
+public class BrokerException : Exception
+{
+    public BrokerException(string message) : base(message) { }
+    public BrokerException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
+/// <summary>A broker URL that cannot be used: malformed, or naming a scheme no installed transport serves.
+/// The message never repeats a password.</summary>
+public sealed class BrokerUrlException(string message) : BrokerException(message);
+
+/// <summary>The broker could not be reached, or the connection to it was lost and could not be restored.</summary>
+public sealed class BrokerUnavailableException(string message, Exception? innerException = null)
+    : BrokerException(message, innerException);
+
+/// <summary>No transport in the broker URL keeps this primitive correctly; the message names one that does.</summary>
+public sealed class PrimitiveNotSupportedException(string message) : BrokerException(message);
+
+/// <summary>Raised by <c>Get</c> when no item came within the timeout (Python's <c>queue.Empty</c>).</summary>
+public sealed class QueueEmptyException(string queue)
+    : BrokerException($"Queue '{queue}' is empty.")
+{
+    public string Queue { get; } = queue;
+}
+
+/// <summary>Raised by <c>Put</c> when the queue stayed at its maxsize for the whole timeout (Python's <c>queue.Full</c>).</summary>
+public sealed class QueueFullException(string queue, int maxSize)
+    : BrokerException($"Queue '{queue}' is full (maxsize {maxSize}).")
+{
+    public string Queue { get; } = queue;
+}
+
+/// <summary>A value, queue item or process argument that cannot be turned into a message, or a message that cannot be
+/// read back as the expected type.</summary>
+public sealed class BrokerSerializationException(string message, Exception? innerException = null)
+    : BrokerException(message, innerException);
+
+/// <summary>A lock released by a caller that does not hold it (Python's <c>RuntimeError: release unlocked lock</c>).</summary>
+public sealed class LockNotOwnedException(string message) : BrokerException(message);
+
+/// <summary>A process that cannot be started: its target cannot run in a child, or no launcher is installed.</summary>
+public sealed class ProcessStartException(string message, Exception? innerException = null)
+    : BrokerException(message, innerException);

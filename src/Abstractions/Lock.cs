@@ -1,0 +1,262 @@
+using Broker.Transport;
+
+namespace Broker;
+
+/// <summary>A lock shared by processes, like <c>multiprocessing.Lock</c>. Only the holder can release it; a lock
+/// whose holder dies is freed. Each acquisition carries a <see cref="LockScope.FencingToken"/> that only grows.</summary>
+/// <remarks>With implicit usings, <c>System.Threading.Lock</c> shares this name: put <c>using Broker;</c> after your
+/// <c>namespace</c> line, where it takes precedence.</remarks>
+public sealed class Lock : BrokerHandle, ILockable
+{
+    private const string Kind = "lock";
+    private readonly System.Threading.Lock _gate = new();
+    private string? _owner;
+
+    /// <param name="name">The lock's name on the broker; a unique one by default.</param>
+    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
+    public Lock(string? name = null, BrokerContext? broker = null)
+        : base(broker, name, Kind, create: false)
+    {
+    }
+
+    private Lock(BrokerContext broker, string name, bool create)
+        : base(broker, name, Kind, create)
+    {
+    }
+
+    /// <summary>Acquires the lock, waiting up to <paramref name="timeout"/> (null: without limit); false if it
+    /// stayed held. Not reentrant: use <see cref="RLock"/> for that.</summary>
+    public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        LockScope.Succeeded(TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
+
+    /// <summary>Python's <c>acquire(block=True, timeout=None)</c>.</summary>
+    public bool Acquire(bool block = true, TimeSpan? timeout = null) => Sync.Run(AcquireAsync(Timeouts.From(block, timeout)));
+
+    /// <summary>Releases the lock this process holds.</summary>
+    /// <exception cref="LockNotOwnedException">This process does not hold it.</exception>
+    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        string owner;
+        lock (_gate)
+        {
+            // Cleared before the broker hears of it: the next holder in this process sets its own owner.
+            owner = _owner ?? throw new LockNotOwnedException($"Lock '{Name}' is not held by this process.");
+            _owner = null;
+        }
+        return Broker.Locks.ReleaseAsync(Name, owner, cancellationToken);
+    }
+
+    /// <summary>Python's <c>release()</c>.</summary>
+    public void Release() => Sync.Run(ReleaseAsync());
+
+    /// <summary>Acquires the lock for a <c>using</c> scope, like <c>with lock:</c>.</summary>
+    /// <exception cref="TimeoutException">It stayed held for the whole timeout.</exception>
+    public ValueTask<LockScope> EnterScopeAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        LockScope.EnterAsync(this, timeout, cancellationToken);
+
+    /// <inheritdoc cref="EnterScopeAsync"/>
+    public LockScope EnterScope(TimeSpan? timeout = null) => Sync.Run(EnterScopeAsync(timeout));
+
+    ValueTask<LockLease?> ILockable.TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        TryAcquireLeaseAsync(timeout, cancellationToken);
+
+    private async ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var owner = LockOwners.New();
+        var lease = await Broker.Locks.AcquireAsync(Name, owner, timeout, cancellationToken).ConfigureAwait(false);
+        if (lease is not null)
+        {
+            lock (_gate)
+            {
+                _owner = owner;
+            }
+        }
+        return lease;
+    }
+
+    internal override HandleDescriptor Describe() => new(Kind, Name);
+
+    internal static Lock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, create: false);
+}
+
+/// <summary>A reentrant lock shared by processes, like <c>multiprocessing.RLock</c>: its holder may acquire it again
+/// and must release it as many times. Python's owner is a thread; here it is the async flow that acquired it, with
+/// the tasks that flow starts while holding it.</summary>
+public sealed class RLock : BrokerHandle, ILockable
+{
+    private const string Kind = "lock";
+    private readonly AsyncLocal<Hold?> _hold = new();
+
+    /// <inheritdoc cref="Lock(string?, BrokerContext?)"/>
+    public RLock(string? name = null, BrokerContext? broker = null)
+        : base(broker, name, Kind, create: false)
+    {
+    }
+
+    private RLock(BrokerContext broker, string name, bool create)
+        : base(broker, name, Kind, create)
+    {
+    }
+
+    /// <inheritdoc cref="Lock.AcquireAsync"/>
+    public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        LockScope.Succeeded(TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
+
+    /// <inheritdoc cref="Lock.Acquire"/>
+    public bool Acquire(bool block = true, TimeSpan? timeout = null) => Sync.Run(AcquireAsync(Timeouts.From(block, timeout)));
+
+    /// <summary>Releases one level of this flow's hold; the last release frees the lock.</summary>
+    /// <exception cref="LockNotOwnedException">This flow does not hold it.</exception>
+    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        var hold = _hold.Value;
+        if (hold is null || !hold.TryExit(out var last))
+        {
+            throw new LockNotOwnedException($"RLock '{Name}' is not held by this flow.");
+        }
+        if (!last)
+        {
+            return default;
+        }
+        _hold.Value = null;
+        return Broker.Locks.ReleaseAsync(Name, hold.Owner, cancellationToken);
+    }
+
+    /// <inheritdoc cref="Lock.Release"/>
+    public void Release() => Sync.Run(ReleaseAsync());
+
+    /// <inheritdoc cref="Lock.EnterScopeAsync"/>
+    public ValueTask<LockScope> EnterScopeAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        LockScope.EnterAsync(this, timeout, cancellationToken);
+
+    /// <inheritdoc cref="Lock.EnterScope"/>
+    public LockScope EnterScope(TimeSpan? timeout = null) => Sync.Run(EnterScopeAsync(timeout));
+
+    ValueTask<LockLease?> ILockable.TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        TryAcquireLeaseAsync(timeout, cancellationToken);
+
+    // Not async: the hold is set in the caller's flow, which an async method's own context would hide from it.
+    private ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_hold.Value is { } held && held.TryReenter())
+        {
+            return new(held.Lease);
+        }
+        var hold = new Hold(LockOwners.New());
+        _hold.Value = hold;
+        return hold.AcquireAsync(Broker.Locks, Name, timeout, cancellationToken);
+    }
+
+    internal override HandleDescriptor Describe() => new(Kind, Name);
+
+    internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, create: false);
+
+    private sealed class Hold(string owner)
+    {
+        private int _count;
+
+        public string Owner { get; } = owner;
+
+        public LockLease? Lease { get; private set; }
+
+        public async ValueTask<LockLease?> AcquireAsync(ILockBackend locks, string name, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            Lease = await locks.AcquireAsync(name, Owner, timeout, cancellationToken).ConfigureAwait(false);
+            if (Lease is not null)
+            {
+                Interlocked.Increment(ref _count);
+            }
+            return Lease;
+        }
+
+        public bool TryReenter()
+        {
+            var count = Volatile.Read(ref _count);
+            while (count > 0)
+            {
+                var seen = Interlocked.CompareExchange(ref _count, count + 1, count);
+                if (seen == count)
+                {
+                    return true;
+                }
+                count = seen;
+            }
+            return false;
+        }
+
+        public bool TryExit(out bool last)
+        {
+            var count = Volatile.Read(ref _count);
+            while (count > 0)
+            {
+                var seen = Interlocked.CompareExchange(ref _count, count - 1, count);
+                if (seen == count)
+                {
+                    last = count == 1;
+                    return true;
+                }
+                count = seen;
+            }
+            last = false;
+            return false;
+        }
+    }
+}
+
+internal interface ILockable
+{
+    string Name { get; }
+
+    ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    ValueTask ReleaseAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A held <see cref="Lock"/> or <see cref="RLock"/>, released when disposed.</summary>
+public sealed class LockScope : IAsyncDisposable, IDisposable
+{
+    private readonly ILockable _lock;
+    private int _released;
+
+    private LockScope(ILockable @lock, LockLease lease)
+    {
+        _lock = @lock;
+        FencingToken = lease.FencingToken;
+        HandleLost = lease.Lost;
+    }
+
+    /// <summary>Grows with every acquisition of this lock: a resource that remembers the highest token it saw can
+    /// refuse a write from a holder whose lock was lost in the meantime.</summary>
+    public long FencingToken { get; }
+
+    /// <summary>Fires if the transport learns the lock was lost while held (a lease that could not be renewed).</summary>
+    public CancellationToken HandleLost { get; }
+
+    // Not async: an RLock records its holder in the caller's flow before the first await.
+    internal static ValueTask<LockScope> EnterAsync(ILockable @lock, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        return Enter(@lock, timeout, @lock.TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
+
+        static async ValueTask<LockScope> Enter(ILockable @lock, TimeSpan? timeout, ValueTask<LockLease?> acquiring)
+        {
+            var lease = await acquiring.ConfigureAwait(false)
+                ?? throw new TimeoutException($"Lock '{@lock.Name}' stayed held for {timeout}.");
+            return new LockScope(@lock, lease);
+        }
+    }
+
+    internal static async ValueTask<bool> Succeeded(ValueTask<LockLease?> acquiring) =>
+        await acquiring.ConfigureAwait(false) is not null;
+
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _released, 1) == 0 ? _lock.ReleaseAsync(CancellationToken.None) : default;
+
+    public void Dispose() => Sync.Run(DisposeAsync());
+}
+
+internal static class LockOwners
+{
+    private static readonly string s_process = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>A unique owner for one acquisition, naming the process for whoever reads the broker.</summary>
+    public static string New() => $"{s_process}:{Guid.NewGuid():N}";
+}

@@ -1,0 +1,58 @@
+namespace Broker.Processes;
+
+/// <summary>The child's side of <see cref="Process"/>: rebuilds the target from the spec its parent sent and runs it,
+/// turning the outcome into the exit code Python would give.</summary>
+internal static class ChildRuntime
+{
+    public static int Run(ProcessSpec spec, TextWriter stderr)
+    {
+        Process process;
+        try
+        {
+            process = Rebuild(spec);
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"Process {spec.Name} could not start: {e}");
+            return 1;
+        }
+        Process.SetIdentity(process, Process.Observed(spec.ParentName, spec.ParentPid));
+        try
+        {
+            return process.RunForExitCode();
+        }
+        catch (Exception e)
+        {
+            // Python prints "Process Name:" and the traceback, and the exit code is 1.
+            stderr.WriteLine($"Process {spec.Name}:");
+            stderr.WriteLine(e.ToString());
+            return 1;
+        }
+    }
+
+    private static Process Rebuild(ProcessSpec spec)
+    {
+        var serializer = BrokerContext.Default.Serializer;
+        if (spec.Target is { } target)
+        {
+            var method = target.Resolve();
+            var instance = method.IsStatic ? null : Activator.CreateInstance(method.DeclaringType!, nonPublic: true);
+            var parameters = method.GetParameters();
+            var args = new object?[parameters.Length];
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                args[i] = serializer.FromElement(spec.Args![i], parameters[i].ParameterType, $"argument {i} ('{parameters[i].Name}')");
+            }
+            return new Process(method, instance, args, spec.Name, spec.Daemon);
+        }
+        var type = Type.GetType(spec.ProcessType!, throwOnError: true)!;
+        if (!typeof(Process).IsAssignableFrom(type))
+        {
+            throw new ProcessStartException($"{type} is not a Process.");
+        }
+        var process = (Process)serializer.FromElement(spec.State!.Value, type, $"the state of {type.Name}")!;
+        process.Name = spec.Name;
+        process.Daemon = spec.Daemon;
+        return process;
+    }
+}

@@ -1,0 +1,36 @@
+namespace Broker.Processes;
+
+/// <summary>Starts operating-system processes that run a <see cref="Process"/>'s target. Broker.WorkerHost provides
+/// the one applications use; it is found like a transport, through <see cref="Transport.BrokerComponentAttribute"/>.</summary>
+public interface IProcessLauncher
+{
+    /// <summary>Starts a child. It reads <see cref="ChildStart.Spec"/> and reaches the broker at
+    /// <see cref="ChildStart.BrokerUrl"/>.</summary>
+    IChildProcess Start(ChildStart start);
+}
+
+/// <summary>What a launcher needs to start one child.</summary>
+/// <param name="Name">The process's name, for messages.</param>
+/// <param name="Daemon">A daemon child ends when its parent ends, however the parent ends.</param>
+/// <param name="BrokerUrl">The broker the child uses; it may carry credentials and never goes to a log.</param>
+/// <param name="Spec">The target and its arguments, opaque to the launcher.</param>
+public sealed record ChildStart(string Name, bool Daemon, string BrokerUrl, string Spec);
+
+/// <summary>A started child, reaped by its launcher.</summary>
+public interface IChildProcess : IDisposable
+{
+    int Pid { get; }
+
+    bool HasExited { get; }
+
+    /// <summary>As Python reports it: the child's own code, or minus the signal number that ended it; null while it runs.</summary>
+    int? ExitCode { get; }
+
+    Task WaitForExitAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sends SIGTERM: the child's shutdown runs.</summary>
+    void Terminate();
+
+    /// <summary>Sends SIGKILL.</summary>
+    void Kill();
+}

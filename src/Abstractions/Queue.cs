@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Broker.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Broker;
+
+/// <summary>A FIFO queue shared by processes, like <c>multiprocessing.Queue</c>. Items are JSON of type
+/// <typeparamref name="T"/>; an item that cannot be read goes to <see cref="DeadLetters"/> with the reason.
+/// An item taken by <see cref="Get"/> is gone: use <see cref="JoinableQueue{T}"/> for items that must survive a
+/// consumer's crash.</summary>
+public class Queue<T> : BrokerHandle
+{
+    private const string Kind = "queue";
+
+    /// <param name="maxsize">The most items the broker keeps waiting; 0 (the default) for no limit.</param>
+    /// <param name="name">The queue's name on the broker; a unique one by default.</param>
+    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
+    public Queue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
+        : this(broker, name, maxsize, create: true)
+    {
+    }
+
+    private protected Queue(BrokerContext? broker, string? name, int maxsize, bool create)
+        : base(broker, name, Kind, create)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxsize);
+        MaxSize = maxsize;
+    }
+
+    /// <summary>The most items the broker keeps waiting, or 0 for no limit.</summary>
+    public int MaxSize { get; }
+
+    /// <summary>Where items that cannot be read as <typeparamref name="T"/> go, each with its reason: the queue
+    /// named <c>{Name}.dead</c>.</summary>
+    public Queue<DeadLetter> DeadLetters => new(Broker, Name + ".dead", 0, create: true);
+
+    private protected virtual bool Acknowledged => false;
+
+    private protected IQueueBackend Backend => Broker.Queues;
+
+    /// <summary>Appends <paramref name="item"/>, waiting up to <paramref name="timeout"/> (null: without limit)
+    /// while the queue is full. Returns once the broker has accepted it.</summary>
+    /// <exception cref="QueueFullException">The queue stayed full for the whole timeout.</exception>
+    /// <exception cref="BrokerSerializationException">The item cannot be serialized.</exception>
+    public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var body = Broker.Serializer.Serialize(item, $"an item of queue '{Name}'");
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        if (!await Backend.PutAsync(Name, body, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false))
+        {
+            throw new QueueFullException(Name, MaxSize);
+        }
+    }
+
+    /// <summary>Python's <c>put(obj, block=True, timeout=None)</c>.</summary>
+    public void Put(T item, bool block = true, TimeSpan? timeout = null) =>
+        Sync.Run(PutAsync(item, Timeouts.From(block, timeout)));
+
+    /// <summary>Python's <c>put_nowait(obj)</c>.</summary>
+    public void PutNowait(T item) => Put(item, block: false);
+
+    /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/> (null: without limit).</summary>
+    /// <exception cref="QueueEmptyException">No item came within the timeout.</exception>
+    public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var limit = Timeouts.From(timeout);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var remaining = limit == Timeout.InfiniteTimeSpan ? limit : TimeSpan.FromTicks(Math.Max(0, (limit - clock.Elapsed).Ticks));
+            var delivery = await Backend.GetAsync(Name, Acknowledged, remaining, cancellationToken).ConfigureAwait(false)
+                ?? throw new QueueEmptyException(Name);
+            T item;
+            try
+            {
+                item = Broker.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'");
+            }
+            catch (BrokerSerializationException e)
+            {
+                await DeadLetterAsync(delivery, e.Message, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            OnTaken(delivery);
+            return item;
+        }
+    }
+
+    /// <summary>Python's <c>get(block=True, timeout=None)</c>.</summary>
+    public T Get(bool block = true, TimeSpan? timeout = null) => Sync.Run(GetAsync(Timeouts.From(block, timeout)));
+
+    /// <summary>Python's <c>get_nowait()</c>.</summary>
+    public T GetNowait() => Get(block: false);
+
+    /// <summary>Takes items as they come, for ever or until <paramref name="cancellationToken"/> fires, as
+    /// <c>ChannelReader.ReadAllAsync</c> does.</summary>
+    public async IAsyncEnumerable<T> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            yield return await GetAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The number of items waiting; approximate while others put and get, as in Python.</summary>
+    public async ValueTask<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return await Backend.CountAsync(Name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Python's <c>qsize()</c>.</summary>
+    public long QSize() => Sync.Run(CountAsync());
+
+    /// <summary>Python's <c>empty()</c>.</summary>
+    public bool Empty() => QSize() == 0;
+
+    /// <summary>Python's <c>full()</c>.</summary>
+    public bool Full() => MaxSize > 0 && QSize() >= MaxSize;
+
+    private protected virtual void OnTaken(Delivery delivery)
+    {
+    }
+
+    private protected override Task CreateAsync(CancellationToken cancellationToken) =>
+        Backend.DeclareAsync(Name, MaxSize, cancellationToken).AsTask();
+
+    internal override HandleDescriptor Describe() => new(Kind, Name, MaxSize);
+
+    internal static Queue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
+        new(broker, descriptor.Name, descriptor.Size, create: false);
+
+    private async ValueTask DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken)
+    {
+        await DeadLetters.PutAsync(new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow), null, cancellationToken).ConfigureAwait(false);
+        if (Acknowledged)
+        {
+            await Backend.AckAsync(delivery, cancellationToken).ConfigureAwait(false);
+        }
+        Broker.Logger.LogWarning("An item of queue {Queue} could not be read and went to {DeadLetters}: {Reason}", Name, Name + ".dead", reason);
+    }
+}
+
+/// <summary>An item that could not be read, kept with the reason instead of being dropped.</summary>
+/// <param name="Queue">The queue the item was taken from.</param>
+/// <param name="Reason">Why it could not be read.</param>
+/// <param name="Body">The item's bytes, as they were.</param>
+/// <param name="At">When it was set aside.</param>
+public sealed record DeadLetter(string Queue, string Reason, byte[] Body, DateTimeOffset At);
+
+/// <summary>A queue whose consumers say when each item is done, like <c>multiprocessing.JoinableQueue</c>:
+/// <see cref="Join"/> returns when every item put has been marked done. Unlike Python's, an item whose consumer
+/// dies before <see cref="TaskDone"/> is delivered again, and <see cref="Join"/> waits for it.</summary>
+public sealed class JoinableQueue<T> : Queue<T>
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Delivery> _taken = new();
+
+    /// <inheritdoc cref="Queue{T}(int, string?, BrokerContext?)"/>
+    public JoinableQueue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
+        : base(broker, name, maxsize, create: true)
+    {
+    }
+
+    private JoinableQueue(BrokerContext broker, string name, int maxsize)
+        : base(broker, name, maxsize, create: false)
+    {
+    }
+
+    private protected override bool Acknowledged => true;
+
+    /// <summary>Marks the oldest item this process took and has not marked yet as done.</summary>
+    /// <exception cref="InvalidOperationException">Called more times than items were taken (Python's ValueError).</exception>
+    public ValueTask TaskDoneAsync(CancellationToken cancellationToken = default) =>
+        _taken.TryDequeue(out var delivery)
+            ? Backend.AckAsync(delivery, cancellationToken)
+            : throw new InvalidOperationException($"TaskDone() was called more times than items were taken from queue '{Name}' in this process.");
+
+    /// <summary>Python's <c>task_done()</c>.</summary>
+    public void TaskDone() => Sync.Run(TaskDoneAsync());
+
+    /// <summary>Waits until every item put, by any process, has been marked done; false if
+    /// <paramref name="timeout"/> passed first.</summary>
+    public async ValueTask<bool> JoinAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return await Backend.JoinAsync(Name, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Python's <c>join()</c>, with an optional timeout; false if it passed first.</summary>
+    public bool Join(TimeSpan? timeout = null) => Sync.Run(JoinAsync(timeout));
+
+    private protected override void OnTaken(Delivery delivery) => _taken.Enqueue(delivery);
+
+    internal static new JoinableQueue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
+        new(broker, descriptor.Name, descriptor.Size);
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Broker.Serialization;
+
+/// <summary>Turns items, values and process arguments into JSON typed by the receiver: a message names no CLR type,
+/// so nothing in it can make a process load or run a type it did not ask for.</summary>
+internal sealed class JsonBrokerSerializer
+{
+    private readonly JsonSerializerOptions _options;
+
+    public JsonBrokerSerializer(BrokerContext context, JsonSerializerOptions? options)
+    {
+        _options = new JsonSerializerOptions(options ?? new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        _options.Converters.Add(new HandleConverterFactory(context));
+        _options.MakeReadOnly(populateMissingResolver: true);
+    }
+
+    /// <summary>Serializes <paramref name="value"/>; <paramref name="what"/> names it in the error ("an item of queue 'jobs'").</summary>
+    public byte[] Serialize<T>(T value, string what)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(value, _options);
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new BrokerSerializationException($"{Capitalize(what)} of type {typeof(T)} cannot be serialized: {e.Message}", e);
+        }
+    }
+
+    public T Deserialize<T>(ReadOnlySpan<byte> body, string what)
+    {
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(body, _options);
+            return value is null && typeof(T).IsValueType ? throw new JsonException("null is not a value of a value type.") : value!;
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new BrokerSerializationException($"{Capitalize(what)} cannot be read as {typeof(T)}: {e.Message}", e);
+        }
+    }
+
+    public JsonElement ToElement(object? value, Type type, string what)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, type, _options);
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new BrokerSerializationException($"{Capitalize(what)} of type {value?.GetType() ?? type} cannot be serialized: {e.Message}", e);
+        }
+    }
+
+    public object? FromElement(JsonElement element, Type type, string what)
+    {
+        try
+        {
+            return element.Deserialize(type, _options);
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        {
+            throw new BrokerSerializationException($"{Capitalize(what)} cannot be read as {type}: {e.Message}", e);
+        }
+    }
+
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
+
+    /// <summary>Writes a queue, lock or value as its name, so that a child process gets a handle on the same
+    /// broker object, as Python pickles a <c>multiprocessing.Queue</c> passed to a child.</summary>
+    private sealed class HandleConverterFactory(BrokerContext context) : JsonConverterFactory
+    {
+        public override bool CanConvert(Type typeToConvert) => typeof(BrokerHandle).IsAssignableFrom(typeToConvert);
+
+        public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+            (JsonConverter)Activator.CreateInstance(typeof(HandleConverter<>).MakeGenericType(typeToConvert), context)!;
+    }
+
+    private sealed class HandleConverter<THandle>(BrokerContext context) : JsonConverter<THandle>
+        where THandle : BrokerHandle
+    {
+        public override THandle Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var descriptor = JsonSerializer.Deserialize<HandleDescriptor>(ref reader, options)
+                ?? throw new JsonException($"A {typeof(THandle).Name} handle is missing.");
+            return (THandle)BrokerHandle.Attach(typeof(THandle), context, descriptor);
+        }
+
+        public override void Write(Utf8JsonWriter writer, THandle value, JsonSerializerOptions options)
+        {
+            // A child may use the handle before the parent does: the object must exist on the broker first.
+            value.EnsureCreatedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            JsonSerializer.Serialize(writer, value.Describe(), options);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace Broker.Transport;
+
+/// <summary>FIFO queues kept by the broker. Timeouts are <see cref="Timeout.InfiniteTimeSpan"/> to wait for ever
+/// and <see cref="TimeSpan.Zero"/> not to wait.</summary>
+public interface IQueueBackend
+{
+    /// <summary>Creates the queue if it does not exist. <paramref name="maxSize"/> 0 means unbounded.</summary>
+    /// <exception cref="BrokerException">The queue exists with another maxsize.</exception>
+    ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken);
+
+    /// <summary>Appends an item, waiting up to <paramref name="timeout"/> while the queue is full. Returns once the
+    /// broker has accepted the item, or <c>false</c> if it stayed full.</summary>
+    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came.
+    /// With <paramref name="acknowledge"/> the item stays unfinished until <see cref="AckAsync"/>, and goes back to
+    /// the queue if this client's connection ends first.</summary>
+    ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Marks an item taken with acknowledgement as done.</summary>
+    ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken);
+
+    /// <summary>The number of items waiting in the queue (not counting items taken and not yet done).</summary>
+    ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken);
+
+    /// <summary>Waits until every item put has been taken and, where taken with acknowledgement, acknowledged.</summary>
+    ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>An item taken from a queue. A transport subclasses it to carry what its acknowledgement needs.</summary>
+public class Delivery(string queue, ReadOnlyMemory<byte> body)
+{
+    public string Queue { get; } = queue;
+
+    /// <summary>The item's bytes, owned by this delivery.</summary>
+    public ReadOnlyMemory<byte> Body { get; } = body;
+}
+
+/// <summary>Mutual-exclusion locks with owners and fencing tokens.</summary>
+public interface ILockBackend
+{
+    /// <summary>Acquires <paramref name="name"/> for <paramref name="owner"/>, waiting up to
+    /// <paramref name="timeout"/>; <c>null</c> if it stayed held. A lock whose holder dies is freed.</summary>
+    ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Releases the lock held by <paramref name="owner"/>.</summary>
+    /// <exception cref="LockNotOwnedException"><paramref name="owner"/> does not hold it.</exception>
+    ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken);
+}
+
+/// <summary>A held lock: its fencing token, which only grows from one acquisition to the next, and a token that
+/// fires if the transport learns the lock was lost (its lease could not be renewed).</summary>
+public sealed record LockLease(long FencingToken, CancellationToken Lost);
+
+/// <summary>Named numbers. A name that was never set reads as zero.</summary>
+public interface IValueBackend
+{
+    /// <summary>Sets <paramref name="initial"/> unless the value exists already, so that a second handle on a named
+    /// value does not reset it.</summary>
+    ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken);
+
+    ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken);
+
+    ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken);
+
+    /// <summary>Adds atomically and returns the new value.</summary>
+    ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken);
+
+    /// <summary>Sets <paramref name="value"/> if the current value equals <paramref name="comparand"/>;
+    /// returns the value found either way.</summary>
+    ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken);
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport;
+
+/// <summary>One backend that keeps some or all of Broker's primitives. A transport returns <c>null</c> for a
+/// primitive it cannot keep correctly, and a composite URL then places that primitive on the next transport.</summary>
+public interface ITransport : IAsyncDisposable
+{
+    /// <summary>The transport's URL with credentials hidden.</summary>
+    string DisplayUrl { get; }
+
+    /// <summary>Queues and joinable queues, or <c>null</c>.</summary>
+    IQueueBackend? Queues { get; }
+
+    /// <summary>Locks, or <c>null</c>.</summary>
+    ILockBackend? Locks { get; }
+
+    /// <summary>Numeric values and array elements, or <c>null</c>.</summary>
+    IValueBackend? Values { get; }
+
+    /// <summary>The URL a child process uses to reach this same broker. A transport hosted in this process may start
+    /// serving here. The result can carry credentials: pass it to the child, never to a log.</summary>
+    ValueTask<string> ShareAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Creates transports for the URL schemes it names. An assembly announces its factory with
+/// <see cref="BrokerComponentAttribute"/>, so that a URL alone selects it.</summary>
+public interface ITransportFactory
+{
+    /// <summary>The schemes served, in lower case, such as <c>redis</c>.</summary>
+    IReadOnlyCollection<string> Schemes { get; }
+
+    /// <summary>Creates a transport; connecting may wait for first use.</summary>
+    /// <exception cref="BrokerUrlException">The URL does not fit this transport.</exception>
+    ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory);
+}
+
+/// <summary>Announces a transport factory or a process launcher that Broker finds by scanning the application's
+/// <c>Broker.*.dll</c> assemblies, so that configuration, not code, picks it.</summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+public sealed class BrokerComponentAttribute(Type componentType) : Attribute
+{
+    /// <summary>A public type with a parameterless constructor implementing <see cref="ITransportFactory"/> or
+    /// <see cref="Processes.IProcessLauncher"/>.</summary>
+    public Type ComponentType { get; } = componentType;
+}

@@ -1,0 +1,185 @@
+using System.Numerics;
+using Broker.Transport;
+
+namespace Broker;
+
+/// <summary>A number shared by processes, like <c>multiprocessing.Value</c>: <c>int</c>, <c>long</c> or
+/// <c>double</c>. <see cref="AddAsync"/> and <see cref="CompareExchangeAsync"/> are atomic on the broker;
+/// a read-modify-write of several steps holds <see cref="GetLock"/>, as in Python.</summary>
+public sealed class Value<T> : BrokerHandle where T : struct, INumber<T>
+{
+    private const string Kind = "value";
+    private readonly T _initial;
+    private readonly Lazy<RLock> _lock;
+
+    /// <param name="initial">The value it starts with.</param>
+    /// <param name="name">The value's name on the broker; a unique one by default. A named value that exists
+    /// already keeps its value: <paramref name="initial"/> applies only to the first.</param>
+    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
+    public Value(T initial = default, string? name = null, BrokerContext? broker = null)
+        : this(broker, name, initial, create: true)
+    {
+    }
+
+    private Value(BrokerContext? broker, string? name, T initial, bool create)
+        : base(broker, name, Kind, create)
+    {
+        _initial = initial;
+        _lock = new(() => new RLock(Name + ".lock", Broker));
+    }
+
+    private IValueBackend Backend => Broker.Values;
+
+    public async ValueTask<T> GetAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return (await Backend.GetAsync(Name, Scalar.KindOf<T>(), cancellationToken).ConfigureAwait(false)).To<T>();
+    }
+
+    public async ValueTask SetAsync(T value, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await Backend.SetAsync(Name, Scalar.From(value), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds <paramref name="delta"/> atomically and returns the new value.</summary>
+    public async ValueTask<T> AddAsync(T delta, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return (await Backend.AddAsync(Name, Scalar.From(delta), cancellationToken).ConfigureAwait(false)).To<T>();
+    }
+
+    /// <summary>Sets <paramref name="value"/> if the value equals <paramref name="comparand"/>, atomically;
+    /// returns the value found, as <see cref="Interlocked.CompareExchange(ref int, int, int)"/> does.</summary>
+    public async ValueTask<T> CompareExchangeAsync(T value, T comparand, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return (await Backend.CompareExchangeAsync(Name, Scalar.From(value), Scalar.From(comparand), cancellationToken).ConfigureAwait(false)).To<T>();
+    }
+
+    /// <summary>Python's <c>v.value</c>.</summary>
+    public T Get() => Sync.Run(GetAsync());
+
+    /// <summary>Python's <c>v.value = x</c>.</summary>
+    public void Set(T value) => Sync.Run(SetAsync(value));
+
+    public T Add(T delta) => Sync.Run(AddAsync(delta));
+
+    public T CompareExchange(T value, T comparand) => Sync.Run(CompareExchangeAsync(value, comparand));
+
+    /// <summary>The lock that guards this value, Python's <c>get_lock()</c>: hold it for a read-modify-write.</summary>
+    public RLock GetLock() => _lock.Value;
+
+    private protected override Task CreateAsync(CancellationToken cancellationToken) =>
+        Backend.InitializeAsync(Name, Scalar.From(_initial), cancellationToken).AsTask();
+
+    internal override HandleDescriptor Describe() => new(Kind, Name);
+
+    internal static Value<T> Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, default, create: false);
+}
+
+/// <summary>A fixed-length array of numbers shared by processes, like <c>multiprocessing.Array</c>. Each element is
+/// read, written and added to atomically; a change across elements holds <see cref="GetLock"/>.</summary>
+public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
+{
+    private const string Kind = "array";
+    private readonly T[]? _initial;
+    private readonly Lazy<RLock> _lock;
+
+    /// <summary>An array of <paramref name="length"/> zeros.</summary>
+    public Array(int length, string? name = null, BrokerContext? broker = null)
+        : this(broker, name, length, new T[CheckLength(length)], create: true)
+    {
+    }
+
+    /// <summary>An array holding <paramref name="values"/>.</summary>
+    public Array(IEnumerable<T> values, string? name = null, BrokerContext? broker = null)
+        : this(broker, name, values.ToArray(), create: true)
+    {
+    }
+
+    private Array(BrokerContext? broker, string? name, T[] values, bool create)
+        : this(broker, name, values.Length, values, create)
+    {
+    }
+
+    private Array(BrokerContext? broker, string? name, int length, T[]? initial, bool create)
+        : base(broker, name, Kind, create)
+    {
+        Length = length;
+        _initial = initial;
+        _lock = new(() => new RLock(Name + ".lock", Broker));
+    }
+
+    public int Length { get; }
+
+    private IValueBackend Backend => Broker.Values;
+
+    public T this[int index]
+    {
+        get => Sync.Run(GetAsync(index));
+        set => Sync.Run(SetAsync(index, value));
+    }
+
+    public async ValueTask<T> GetAsync(int index, CancellationToken cancellationToken = default)
+    {
+        var element = ElementName(index);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return (await Backend.GetAsync(element, Scalar.KindOf<T>(), cancellationToken).ConfigureAwait(false)).To<T>();
+    }
+
+    public async ValueTask SetAsync(int index, T value, CancellationToken cancellationToken = default)
+    {
+        var element = ElementName(index);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await Backend.SetAsync(element, Scalar.From(value), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds <paramref name="delta"/> to one element atomically and returns its new value.</summary>
+    public async ValueTask<T> AddAsync(int index, T delta, CancellationToken cancellationToken = default)
+    {
+        var element = ElementName(index);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        return (await Backend.AddAsync(element, Scalar.From(delta), cancellationToken).ConfigureAwait(false)).To<T>();
+    }
+
+    public T Add(int index, T delta) => Sync.Run(AddAsync(index, delta));
+
+    /// <summary>Reads every element, Python's <c>arr[:]</c>; not a snapshot unless <see cref="GetLock"/> is held.</summary>
+    public async ValueTask<T[]> ToArrayAsync(CancellationToken cancellationToken = default)
+    {
+        var values = new T[Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = await GetAsync(i, cancellationToken).ConfigureAwait(false);
+        }
+        return values;
+    }
+
+    public T[] ToArray() => Sync.Run(ToArrayAsync());
+
+    /// <summary>The lock that guards this array, Python's <c>get_lock()</c>.</summary>
+    public RLock GetLock() => _lock.Value;
+
+    private protected override async Task CreateAsync(CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < Length; i++)
+        {
+            await Backend.InitializeAsync($"{Name}[{i}]", Scalar.From(_initial![i]), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal override HandleDescriptor Describe() => new(Kind, Name, Length);
+
+    internal static Array<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
+        new(broker, descriptor.Name, CheckLength(descriptor.Size), null, create: false);
+
+    private string ElementName(int index) =>
+        (uint)index < (uint)Length ? $"{Name}[{index}]" : throw new IndexOutOfRangeException($"Index {index} is outside array '{Name}' of length {Length}.");
+
+    private static int CheckLength(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return length;
+    }
+}

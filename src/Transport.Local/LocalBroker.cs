@@ -1,0 +1,213 @@
+using Broker.Transport;
+
+namespace Broker.Transport.Local;
+
+/// <summary>The state of the embedded broker: queues, locks and values, guarded by one lock. Each client (this
+/// process, or a child over the socket) works through a <see cref="LocalSession"/>, which remembers what that client
+/// holds so that its end gives it all back.</summary>
+internal sealed class LocalBroker
+{
+    private readonly Dictionary<string, QueueState> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LockState> _locks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Scalar> _values = new(StringComparer.Ordinal);
+    private long _lastDelivery;
+
+    internal object Gate { get; } = new();
+
+    public LocalSession OpenSession() => new(this);
+
+    internal QueueState Queue(string name)
+    {
+        if (!_queues.TryGetValue(name, out var queue))
+        {
+            _queues[name] = queue = new QueueState(name, 0);
+        }
+        return queue;
+    }
+
+    internal LockState Lock(string name)
+    {
+        if (!_locks.TryGetValue(name, out var state))
+        {
+            _locks[name] = state = new LockState(name);
+        }
+        return state;
+    }
+
+    internal Dictionary<string, Scalar> Values => _values;
+
+    internal long NextDeliveryId() => ++_lastDelivery;
+
+    internal void Declare(string name, int maxSize)
+    {
+        if (_queues.TryGetValue(name, out var queue))
+        {
+            if (queue.MaxSize != maxSize)
+            {
+                throw new BrokerException($"Queue '{name}' exists with maxsize {queue.MaxSize}, not {maxSize}.");
+            }
+            return;
+        }
+        _queues[name] = new QueueState(name, maxSize);
+    }
+}
+
+internal sealed class QueueState(string name, int maxSize)
+{
+    public string Name { get; } = name;
+    public int MaxSize { get; } = maxSize;
+
+    /// <summary>Items given back by a client that ended before acknowledging them; served first.</summary>
+    public System.Collections.Generic.Queue<byte[]> Returned { get; } = new();
+    public System.Collections.Generic.Queue<byte[]> Items { get; } = new();
+    public long Unacknowledged { get; set; }
+    public LinkedList<Waiter<Delivery?>> Getters { get; } = new();
+    public LinkedList<Waiter<bool>> Putters { get; } = new();
+    public LinkedList<Waiter<bool>> Joiners { get; } = new();
+
+    public int Count => Returned.Count + Items.Count;
+    public bool HasRoom => MaxSize == 0 || Count < MaxSize;
+
+    public bool TryTake(out byte[] body) => Returned.TryDequeue(out body!) || Items.TryDequeue(out body!);
+
+    /// <summary>Moves items to waiting getters, waiting puts into freed room, and wakes joiners when nothing is
+    /// left unfinished. Called under the broker's lock after every change.</summary>
+    public void Pump()
+    {
+        bool moved;
+        do
+        {
+            moved = false;
+            while (Getters.First is { } getter && TryTake(out var body))
+            {
+                getter.Value.Detach();
+                getter.Value.TrySetResult(getter.Value.Session.Deliver(this, body, (bool)getter.Value.State!));
+                moved = true;
+            }
+            while (Putters.First is { } putter && HasRoom)
+            {
+                putter.Value.Detach();
+                Items.Enqueue((byte[])putter.Value.State!);
+                putter.Value.TrySetResult(true);
+                moved = true;
+            }
+        }
+        while (moved);
+        if (Count == 0 && Unacknowledged == 0)
+        {
+            while (Joiners.First is { } joiner)
+            {
+                joiner.Value.Detach();
+                joiner.Value.TrySetResult(true);
+            }
+        }
+    }
+}
+
+internal sealed class LockState(string name)
+{
+    public string Name { get; } = name;
+    public string? Owner { get; set; }
+    public LocalSession? Holder { get; set; }
+    public long FencingToken { get; set; }
+    public LinkedList<Waiter<LockLease?>> Waiters { get; } = new();
+}
+
+/// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement.</summary>
+internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id) : Delivery(queue, body)
+{
+    public long Id { get; } = id;
+}
+
+/// <summary>A pending Get, Put, Join or Acquire: completed by the broker, or by its timeout, its cancellation, or the
+/// end of its session.</summary>
+internal sealed class Waiter<T> : TaskCompletionSource<T>, IWaiter
+{
+    private readonly object _gate;
+    private readonly T _timedOut;
+    private LinkedListNode<Waiter<T>>? _node;
+    private CancellationTokenSource? _timer;
+    private CancellationTokenRegistration _registration;
+    private CancellationToken _caller;
+
+    public Waiter(LocalSession session, object gate, T timedOut, object? state)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Session = session;
+        _gate = gate;
+        _timedOut = timedOut;
+        State = state;
+    }
+
+    public LocalSession Session { get; }
+
+    /// <summary>What the broker needs to complete it: the body of a put, the acknowledge flag of a get, the owner of an acquire.</summary>
+    public object? State { get; }
+
+    /// <summary>Queues the waiter and arms its timeout; under the broker's lock.</summary>
+    public Task<T> Enlist(LinkedList<Waiter<T>> list, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        _node = list.AddLast(this);
+        Session.Waiting.Add(this);
+        _caller = cancellationToken;
+        var expiry = cancellationToken;
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            _timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _timer.CancelAfter(timeout);
+            expiry = _timer.Token;
+        }
+        if (expiry.CanBeCanceled)
+        {
+            _registration = expiry.UnsafeRegister(static state => ((Waiter<T>)state!).Expire(), this);
+        }
+        return Task;
+    }
+
+    /// <summary>Takes the waiter out of its list; false if something else completed it first. Under the broker's lock.</summary>
+    public bool Detach()
+    {
+        if (_node?.List is not { } list)
+        {
+            return false;
+        }
+        list.Remove(_node);
+        Session.Waiting.Remove(this);
+        _registration.Unregister();
+        _timer?.Dispose();
+        return true;
+    }
+
+    /// <summary>Fails the waiter because its client is gone; under the broker's lock.</summary>
+    public void Abandon()
+    {
+        if (Detach())
+        {
+            TrySetException(new BrokerUnavailableException("The client ended while waiting."));
+        }
+    }
+
+    private void Expire()
+    {
+        lock (_gate)
+        {
+            if (!Detach())
+            {
+                return;
+            }
+        }
+        if (_caller.IsCancellationRequested)
+        {
+            TrySetCanceled(_caller);
+        }
+        else
+        {
+            TrySetResult(_timedOut);
+        }
+    }
+}
+
+internal interface IWaiter
+{
+    void Abandon();
+}

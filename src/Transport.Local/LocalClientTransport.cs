@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Broker.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport.Local;
+
+/// <summary>A child's connection to the broker its parent hosts, at <c>local:///path/to/broker.sock</c>. One socket
+/// carries every operation; blocking ones wait on the broker, not here.</summary>
+internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITransport, IQueueBackend, ILockBackend, IValueBackend
+{
+    private readonly string _path = url.Uri.AbsolutePath;
+    private readonly ConcurrentDictionary<int, TaskCompletionSource<byte[]>> _pending = new();
+    private readonly SemaphoreSlim _connecting = new(1, 1);
+    private FrameConnection? _connection;
+    private Task? _reading;
+    private Exception? _broken;
+    private int _lastId;
+
+    public string DisplayUrl => url.Display;
+
+    public IQueueBackend Queues => this;
+
+    public ILockBackend Locks => this;
+
+    public IValueBackend Values => this;
+
+    public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(url.Original);
+
+    public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken) =>
+        await CallAsync(Op.Declare, (queue, maxSize), static (ref w, s) =>
+        {
+            w.String(s.queue);
+            w.Int32(s.maxSize);
+        }, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync(Op.Put, (queue, body, timeout), static (ref w, s) =>
+        {
+            w.String(s.queue);
+            w.Timeout(s.timeout);
+            w.Bytes(s.body.Span);
+        }, cancellationToken).ConfigureAwait(false);
+        return result[0] == 1;
+    }
+
+    public async ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync(Op.Get, (queue, acknowledge, timeout), static (ref w, s) =>
+        {
+            w.String(s.queue);
+            w.Byte(s.acknowledge ? (byte)1 : (byte)0);
+            w.Timeout(s.timeout);
+        }, cancellationToken).ConfigureAwait(false);
+        var reader = new FrameReader(result);
+        if (reader.Byte() == 0)
+        {
+            return null;
+        }
+        var id = reader.Int64();
+        var bodyStart = 1 + 8 + 4;
+        return new LocalDelivery(queue, result.AsMemory(bodyStart), id);
+    }
+
+    public async ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) =>
+        await CallAsync(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(Op.Count, queue, static (ref w, q) => w.String(q), cancellationToken).ConfigureAwait(false)).Int64();
+
+    public async ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync(Op.Join, (queue, timeout), static (ref w, s) =>
+        {
+            w.String(s.queue);
+            w.Timeout(s.timeout);
+        }, cancellationToken).ConfigureAwait(false);
+        return result[0] == 1;
+    }
+
+    public async ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync(Op.Acquire, (name, owner, timeout), static (ref w, s) =>
+        {
+            w.String(s.name);
+            w.String(s.owner);
+            w.Timeout(s.timeout);
+        }, cancellationToken).ConfigureAwait(false);
+        var reader = new FrameReader(result);
+        return reader.Byte() == 1 ? new LockLease(reader.Int64(), CancellationToken.None) : null;
+    }
+
+    public async ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken) =>
+        await CallAsync(Op.Release, (name, owner), static (ref w, s) =>
+        {
+            w.String(s.name);
+            w.String(s.owner);
+        }, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(Op.ValueGet, (name, kind), static (ref w, s) =>
+        {
+            w.String(s.name);
+            w.Byte((byte)s.kind);
+        }, cancellationToken).ConfigureAwait(false)).Scalar();
+
+    public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
+        await CallAsync(Op.ValueInitialize, (name, initial), WriteNamedScalar, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken) =>
+        await CallAsync(Op.ValueSet, (name, value), WriteNamedScalar, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(Op.ValueAdd, (name, delta), WriteNamedScalar, cancellationToken).ConfigureAwait(false)).Scalar();
+
+    public async ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(Op.ValueCompareExchange, (name, value, comparand), static (ref w, s) =>
+        {
+            w.String(s.name);
+            w.Scalar(s.value);
+            w.Scalar(s.comparand);
+        }, cancellationToken).ConfigureAwait(false)).Scalar();
+
+    private static void WriteNamedScalar(ref FrameWriter writer, (string Name, Scalar Value) state)
+    {
+        writer.String(state.Name);
+        writer.Scalar(state.Value);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            await _reading!.ConfigureAwait(false);
+        }
+        _connecting.Dispose();
+    }
+
+    /// <summary>Sends one request and waits for its response; <paramref name="cancellationToken"/> asks the broker to
+    /// end the wait, and the call still returns the broker's answer, so an item the broker handed out is not lost.</summary>
+    private async ValueTask<byte[]> CallAsync<TState>(Op op, TState state, Encoder<TState> write, CancellationToken cancellationToken)
+    {
+        var connection = _connection ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var id = Interlocked.Increment(ref _lastId);
+        var response = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = response;
+        if (_broken is { } broken)
+        {
+            _pending.TryRemove(id, out _);
+            throw Unavailable(broken);
+        }
+        var frame = new FrameWriter(id, (byte)op);
+        write(ref frame, state);
+        connection.Send(frame.Finish());
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (s, _) =>
+            {
+                var (connection, id) = ((FrameConnection, int))s!;
+                connection.Send(new FrameWriter(id, (byte)Op.Cancel).Finish());
+            }, (connection, id))
+            : default;
+        return await response.Task.ConfigureAwait(false);
+    }
+
+    private async ValueTask<FrameConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_connection is { } connected)
+            {
+                return connected;
+            }
+            if (_broken is { } broken)
+            {
+                throw Unavailable(broken);
+            }
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_path), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new BrokerUnavailableException(
+                    $"Cannot reach the local broker at {url.Display} ({e.SocketErrorCode}): the process that hosts it has ended, " +
+                    "or this URL was not given by it.", e);
+            }
+            var connection = new FrameConnection(socket);
+            _reading = ReadLoopAsync(connection);
+            return _connection = connection;
+        }
+        finally
+        {
+            _connecting.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync(FrameConnection connection)
+    {
+        Exception ended = new IOException("the broker closed the connection");
+        try
+        {
+            await connection.ReadAsync(OnResponse, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
+        {
+            ended = e;
+        }
+        _broken = ended;
+        logger.LogDebug("The connection to the local broker at {Url} ended: {Reason}", url.Display, ended.Message);
+        foreach (var id in _pending.Keys)
+        {
+            if (_pending.TryRemove(id, out var pending))
+            {
+                pending.TrySetException(Unavailable(ended));
+            }
+        }
+    }
+
+    private void OnResponse(int id, byte status, ReadOnlySpan<byte> payload)
+    {
+        if (!_pending.TryRemove(id, out var pending))
+        {
+            return;
+        }
+        switch ((Status)status)
+        {
+            case Status.Ok:
+                pending.TrySetResult(payload.ToArray());
+                break;
+            case Status.Cancelled:
+                pending.TrySetCanceled();
+                break;
+            default:
+                var reader = new FrameReader(payload);
+                var failure = (Failure)reader.Byte();
+                var message = reader.String();
+                pending.TrySetException(failure switch
+                {
+                    Failure.LockNotOwned => new LockNotOwnedException(message),
+                    Failure.InvalidOperation => new InvalidOperationException(message),
+                    Failure.Argument => new ArgumentException(message),
+                    Failure.Unavailable => new BrokerUnavailableException(message),
+                    _ => new BrokerException(message),
+                });
+                break;
+        }
+    }
+
+    private BrokerUnavailableException Unavailable(Exception reason) =>
+        new($"Lost the connection to the local broker at {url.Display}: {reason.Message}. The process that hosts it has ended.", reason);
+}

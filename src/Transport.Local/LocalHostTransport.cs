@@ -1,0 +1,97 @@
+using Broker.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport.Local;
+
+/// <summary>The broker this process hosts for its children, at <c>local://</c>. This process uses it directly; the
+/// socket opens on the first <see cref="ShareAsync"/>, in a private directory (mode 0700) removed when the process
+/// ends, so a program that starts no child never listens.</summary>
+internal sealed class LocalHostTransport : ITransport
+{
+    private const string DirectoryPrefix = "broker-";
+    private readonly LocalBroker _broker = new();
+    private readonly LocalSession _session;
+    private readonly ILogger _logger;
+    private readonly System.Threading.Lock _gate = new();
+    private LocalServer? _server;
+    private string? _directory;
+    private string? _sharedUrl;
+
+    public LocalHostTransport(ILogger logger)
+    {
+        _logger = logger;
+        _session = _broker.OpenSession();
+    }
+
+    public string DisplayUrl => "local://";
+
+    public IQueueBackend Queues => _session;
+
+    public ILockBackend Locks => _session;
+
+    public IValueBackend Values => _session;
+
+    public ValueTask<string> ShareAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_sharedUrl is null)
+            {
+                RemoveStaleDirectories();
+                _directory = Directory.CreateTempSubdirectory($"{DirectoryPrefix}{Environment.ProcessId}-").FullName;
+                File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                var socketPath = Path.Combine(_directory, "broker.sock");
+                _server = new LocalServer(_broker, socketPath, _logger);
+                AppDomain.CurrentDomain.ProcessExit += RemoveDirectory;
+                _sharedUrl = "local://" + socketPath;
+                _logger.LogDebug("Serving the local broker to child processes at {Path}", socketPath);
+            }
+            return new(_sharedUrl);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        LocalServer? server;
+        lock (_gate)
+        {
+            server = _server;
+            _server = null;
+        }
+        if (server is not null)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+        }
+        RemoveDirectory(null, EventArgs.Empty);
+        AppDomain.CurrentDomain.ProcessExit -= RemoveDirectory;
+        _session.Close();
+    }
+
+    private void RemoveDirectory(object? sender, EventArgs e)
+    {
+        if (_directory is { } directory && Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>Removes the directories of hosts that were killed before they could remove their own.</summary>
+    private void RemoveStaleDirectories()
+    {
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            var parts = Path.GetFileName(directory).Split('-');
+            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    _logger.LogDebug("Could not remove the stale broker directory {Directory}: {Reason}", directory, ex.Message);
+                }
+            }
+        }
+    }
+}

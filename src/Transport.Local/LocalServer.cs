@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Broker.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Transport.Local;
+
+/// <summary>Serves the <see cref="LocalBroker"/> to child processes on a Unix-domain socket. Each connection is one
+/// <see cref="LocalSession"/>: when the child dies, the kernel closes its socket, and the session gives back its
+/// locks and unacknowledged items at once.</summary>
+internal sealed class LocalServer : IAsyncDisposable
+{
+    private readonly LocalBroker _broker;
+    private readonly ILogger _logger;
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, byte> _connections = new();
+    private readonly Task _accepting;
+
+    public LocalServer(LocalBroker broker, string socketPath, ILogger logger)
+    {
+        _broker = broker;
+        _logger = logger;
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        _listener.Listen(512);
+        _accepting = AcceptLoopAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        _listener.Dispose();
+        await _accepting.ConfigureAwait(false);
+        await Task.WhenAll(_connections.Keys).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            var serving = ServeAsync(client);
+            _connections.TryAdd(serving, 0);
+            _ = serving.ContinueWith(static (done, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(done, out _),
+                _connections, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        await Task.Yield();
+        var session = _broker.OpenSession();
+        var connection = new FrameConnection(client);
+        var dispatcher = new Dispatcher(session, connection);
+        try
+        {
+            await connection.ReadAsync(dispatcher.Handle, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+        catch (InvalidDataException e)
+        {
+            _logger.LogWarning("Closed a local broker connection that sent a malformed frame: {Reason}", e.Message);
+        }
+        finally
+        {
+            session.Close();
+            dispatcher.CancelAll();
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Decodes requests, runs them on the session, and sends each result when it is ready.</summary>
+    private sealed class Dispatcher(LocalSession session, FrameConnection connection)
+    {
+        private readonly ConcurrentDictionary<int, CancellationTokenSource> _waiting = new();
+
+        public void Handle(int id, byte code, ReadOnlySpan<byte> payload)
+        {
+            var args = new FrameReader(payload);
+            try
+            {
+                switch ((Op)code)
+                {
+                    case Op.Declare:
+                        Reply(id, session.DeclareAsync(args.String(), args.Int32(), default));
+                        break;
+                    case Op.Put:
+                    {
+                        var queue = args.String();
+                        var timeout = args.Timeout();
+                        var body = args.Bytes().ToArray();
+                        Reply(id, session.PutOwnedAsync(queue, body, timeout, Waiting(id, timeout)), static (ref w, ok) => w.Byte(ok ? (byte)1 : (byte)0));
+                        break;
+                    }
+                    case Op.Get:
+                    {
+                        var queue = args.String();
+                        var acknowledge = args.Byte() == 1;
+                        var timeout = args.Timeout();
+                        Reply(id, session.GetAsync(queue, acknowledge, timeout, Waiting(id, timeout)), static (ref w, delivery) =>
+                        {
+                            if (delivery is LocalDelivery item)
+                            {
+                                w.Byte(1);
+                                w.Int64(item.Id);
+                                w.Bytes(item.Body.Span);
+                            }
+                            else
+                            {
+                                w.Byte(0);
+                            }
+                        });
+                        break;
+                    }
+                    case Op.Ack:
+                        Reply(id, session.AckAsync(args.Int64()));
+                        break;
+                    case Op.Count:
+                        Reply(id, session.CountAsync(args.String(), default), static (ref w, count) => w.Int64(count));
+                        break;
+                    case Op.Join:
+                    {
+                        var queue = args.String();
+                        var timeout = args.Timeout();
+                        Reply(id, session.JoinAsync(queue, timeout, Waiting(id, timeout)), static (ref w, ok) => w.Byte(ok ? (byte)1 : (byte)0));
+                        break;
+                    }
+                    case Op.Acquire:
+                    {
+                        var name = args.String();
+                        var owner = args.String();
+                        var timeout = args.Timeout();
+                        Reply(id, session.AcquireAsync(name, owner, timeout, Waiting(id, timeout)), static (ref w, lease) =>
+                        {
+                            w.Byte(lease is null ? (byte)0 : (byte)1);
+                            w.Int64(lease?.FencingToken ?? 0);
+                        });
+                        break;
+                    }
+                    case Op.Release:
+                        Reply(id, session.ReleaseAsync(args.String(), args.String(), default));
+                        break;
+                    case Op.ValueInitialize:
+                        Reply(id, session.InitializeAsync(args.String(), args.Scalar(), default));
+                        break;
+                    case Op.ValueGet:
+                        Reply(id, session.GetAsync(args.String(), (ScalarKind)args.Byte(), default), static (ref w, value) => w.Scalar(value));
+                        break;
+                    case Op.ValueSet:
+                        Reply(id, session.SetAsync(args.String(), args.Scalar(), default));
+                        break;
+                    case Op.ValueAdd:
+                        Reply(id, session.AddAsync(args.String(), args.Scalar(), default), static (ref w, value) => w.Scalar(value));
+                        break;
+                    case Op.ValueCompareExchange:
+                        Reply(id, session.CompareExchangeAsync(args.String(), args.Scalar(), args.Scalar(), default), static (ref w, value) => w.Scalar(value));
+                        break;
+                    case Op.Cancel:
+                        if (_waiting.TryGetValue(id, out var waiting))
+                        {
+                            waiting.Cancel();
+                        }
+                        break;
+                    default:
+                        throw new InvalidDataException($"Operation {code} is not a local broker operation.");
+                }
+            }
+            catch (Exception e) when (e is not InvalidDataException)
+            {
+                Fail(id, e);
+            }
+        }
+
+        public void CancelAll()
+        {
+            foreach (var waiting in _waiting.Values)
+            {
+                waiting.Cancel();
+            }
+        }
+
+        private CancellationToken Waiting(int id, TimeSpan timeout)
+        {
+            if (timeout == TimeSpan.Zero)
+            {
+                return CancellationToken.None;
+            }
+            var source = new CancellationTokenSource();
+            _waiting[id] = source;
+            return source.Token;
+        }
+
+        private void Reply(int id, ValueTask operation) =>
+            Reply(id, Completed(operation), static (ref _, _) => { });
+
+        private static async ValueTask<bool> Completed(ValueTask operation)
+        {
+            await operation.ConfigureAwait(false);
+            return true;
+        }
+
+        private void Reply<T>(int id, ValueTask<T> operation, Encoder<T> encode)
+        {
+            if (operation.IsCompletedSuccessfully)
+            {
+                Succeed(id, operation.Result, encode);
+                return;
+            }
+            _ = ReplyLaterAsync(id, operation, encode);
+        }
+
+        private async Task ReplyLaterAsync<T>(int id, ValueTask<T> operation, Encoder<T> encode)
+        {
+            try
+            {
+                Succeed(id, await operation.ConfigureAwait(false), encode);
+            }
+            catch (Exception e)
+            {
+                Fail(id, e);
+            }
+        }
+
+        private void Succeed<T>(int id, T result, Encoder<T> encode)
+        {
+            Forget(id);
+            var frame = new FrameWriter(id, (byte)Status.Ok);
+            encode(ref frame, result);
+            connection.Send(frame.Finish());
+        }
+
+        private void Fail(int id, Exception error)
+        {
+            Forget(id);
+            if (error is OperationCanceledException)
+            {
+                connection.Send(new FrameWriter(id, (byte)Status.Cancelled).Finish());
+                return;
+            }
+            var frame = new FrameWriter(id, (byte)Status.Failed);
+            frame.Byte((byte)(error switch
+            {
+                LockNotOwnedException => Failure.LockNotOwned,
+                InvalidOperationException or ObjectDisposedException => Failure.InvalidOperation,
+                ArgumentException => Failure.Argument,
+                BrokerUnavailableException => Failure.Unavailable,
+                _ => Failure.Broker,
+            }));
+            frame.String(error.Message);
+            connection.Send(frame.Finish());
+        }
+
+        private void Forget(int id)
+        {
+            if (_waiting.TryRemove(id, out var source))
+            {
+                source.Dispose();
+            }
+        }
+    }
+}
+
+internal delegate void Encoder<in T>(ref FrameWriter writer, T value);

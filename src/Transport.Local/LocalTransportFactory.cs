@@ -1,0 +1,27 @@
+using Broker.Transport;
+using Broker.Transport.Local;
+using Microsoft.Extensions.Logging;
+
+[assembly: BrokerComponent(typeof(LocalTransportFactory))]
+
+namespace Broker.Transport.Local;
+
+/// <summary>Serves <c>local://</c>: with no path, a broker hosted by this process; with the path of a socket
+/// (<c>local:///tmp/broker-1-x/broker.sock</c>, as a parent gives its children), that broker.</summary>
+public sealed class LocalTransportFactory : ITransportFactory
+{
+    public IReadOnlyCollection<string> Schemes { get; } = ["local"];
+
+    public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+    {
+        if (url.Uri.Host.Length > 0 || url.Uri.Query.Length > 0 || url.Uri.UserInfo.Length > 0)
+        {
+            throw new BrokerUrlException(
+                $"'{url.Display}' does not fit the local transport: use local:// to host a broker here, or local:///path/to/broker.sock to reach one.");
+        }
+        var logger = loggerFactory.CreateLogger("Broker.Transport.Local");
+        return url.Uri.AbsolutePath is "" or "/"
+            ? new LocalHostTransport(logger)
+            : new LocalClientTransport(url, logger);
+    }
+}

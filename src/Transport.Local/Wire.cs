@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Broker.Transport;
+
+namespace Broker.Transport.Local;
+
+/// <summary>The local broker's frames. A request is <c>[length:u32][id:i32][op:u8][arguments]</c>; its response is
+/// <c>[length:u32][id:i32][status:u8][result]</c>. Ids let one connection carry many waiting operations at once,
+/// and <see cref="Op.Cancel"/> ends one of them early.</summary>
+internal static class Wire
+{
+    public const int HeaderSize = 9;
+    public const int MaxFrame = 64 * 1024 * 1024;
+}
+
+internal enum Op : byte
+{
+    Declare = 1,
+    Put,
+    Get,
+    Ack,
+    Count,
+    Join,
+    Acquire,
+    Release,
+    ValueInitialize,
+    ValueGet,
+    ValueSet,
+    ValueAdd,
+    ValueCompareExchange,
+    Cancel,
+}
+
+internal enum Status : byte
+{
+    Ok = 0,
+    Cancelled = 1,
+    Failed = 2,
+}
+
+/// <summary>The exception types that cross the wire by kind, so that a child sees the same type the parent would.</summary>
+internal enum Failure : byte
+{
+    Broker = 0,
+    LockNotOwned,
+    InvalidOperation,
+    Argument,
+    Unavailable,
+}
+
+/// <summary>Builds one frame in a pooled buffer; <see cref="Finish"/> hands the buffer to the connection, which returns it.</summary>
+internal struct FrameWriter
+{
+    private byte[] _buffer;
+    private int _length;
+
+    public FrameWriter(int id, byte code, int sizeHint = 64)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(Wire.HeaderSize + sizeHint);
+        _length = Wire.HeaderSize;
+        BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(4), id);
+        _buffer[8] = code;
+    }
+
+    public void Byte(byte value) => Reserve(1)[0] = value;
+
+    public void Int32(int value) => BinaryPrimitives.WriteInt32LittleEndian(Reserve(4), value);
+
+    public void Int64(long value) => BinaryPrimitives.WriteInt64LittleEndian(Reserve(8), value);
+
+    public void Timeout(TimeSpan timeout) => Int64(timeout == System.Threading.Timeout.InfiniteTimeSpan ? -1 : timeout.Ticks);
+
+    public void Scalar(Scalar value)
+    {
+        Byte((byte)value.Kind);
+        Int64(value.Kind == ScalarKind.Integer ? value.Integer : BitConverter.DoubleToInt64Bits(value.Float));
+    }
+
+    public void String(string value)
+    {
+        var count = Encoding.UTF8.GetByteCount(value);
+        Int32(count);
+        Encoding.UTF8.GetBytes(value, Reserve(count));
+    }
+
+    public void Bytes(ReadOnlySpan<byte> value)
+    {
+        Int32(value.Length);
+        value.CopyTo(Reserve(value.Length));
+    }
+
+    public (byte[] Buffer, int Length) Finish()
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer, (uint)(_length - 4));
+        var frame = (_buffer, _length);
+        _buffer = null!;
+        return frame;
+    }
+
+    private Span<byte> Reserve(int count)
+    {
+        if (_length + count > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + count));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        var span = _buffer.AsSpan(_length, count);
+        _length += count;
+        return span;
+    }
+}
+
+/// <summary>Reads the arguments or result of one frame.</summary>
+internal ref struct FrameReader(ReadOnlySpan<byte> payload)
+{
+    private ReadOnlySpan<byte> _rest = payload;
+
+    public byte Byte()
+    {
+        var value = _rest[0];
+        _rest = _rest[1..];
+        return value;
+    }
+
+    public int Int32()
+    {
+        var value = BinaryPrimitives.ReadInt32LittleEndian(_rest);
+        _rest = _rest[4..];
+        return value;
+    }
+
+    public long Int64()
+    {
+        var value = BinaryPrimitives.ReadInt64LittleEndian(_rest);
+        _rest = _rest[8..];
+        return value;
+    }
+
+    public TimeSpan Timeout() => Int64() is var ticks && ticks < 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(ticks);
+
+    public Scalar Scalar()
+    {
+        var kind = (ScalarKind)Byte();
+        var bits = Int64();
+        return kind == ScalarKind.Integer ? Transport.Scalar.FromInteger(bits) : Transport.Scalar.FromFloat(BitConverter.Int64BitsToDouble(bits));
+    }
+
+    public string String() => Encoding.UTF8.GetString(Bytes());
+
+    public ReadOnlySpan<byte> Bytes()
+    {
+        var count = Int32();
+        var value = _rest[..count];
+        _rest = _rest[count..];
+        return value;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+using Broker.Processes;
+
+namespace Broker.WorkerHost;
+
+/// <summary>The child's side: reads the spec from standard input, watches that input as its lifeline, turns SIGTERM
+/// into an orderly exit, and runs the target.</summary>
+internal static class ChildHost
+{
+    public const string Flag = "--child";
+
+    /// <summary>What a child exits with after SIGTERM, so that its parent reports -15.</summary>
+    private const int TerminatedExitCode = 128 + Native.SIGTERM;
+
+    public static int Run()
+    {
+        var input = new StreamReader(Console.OpenStandardInput());
+        var line = input.ReadLine();
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            Console.Error.WriteLine("Broker.WorkerHost --child reads its process spec from standard input; none came.");
+            return 2;
+        }
+        var spec = ProcessSpec.FromJson(line);
+        WatchLifeline(input, spec.Daemon);
+        // The runtime's own SIGTERM handling exits without running shutdown handlers; Python's children run none
+        // either, but ours close their broker connections and terminate their own daemon children first.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            ThreadPool.QueueUserWorkItem(_ => Environment.Exit(TerminatedExitCode));
+        });
+        var exitCode = ChildRuntime.Run(spec, Console.Error);
+        Console.Out.Flush();
+        BrokerContext.Default.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        return exitCode;
+    }
+
+    /// <summary>The parent holds the other end of standard input; the kernel closes it when the parent ends, even by
+    /// SIGKILL. A daemon child then ends at once, as the .NET runtime cannot tie a child's life to its parent's.</summary>
+    private static void WatchLifeline(StreamReader input, bool daemon)
+    {
+        var watcher = new Thread(() =>
+        {
+            try
+            {
+                while (input.Read() >= 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
+            if (daemon)
+            {
+                Native.Signal(Environment.ProcessId, Native.SIGKILL);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Broker parent lifeline",
+        };
+        watcher.Start();
+    }
+}

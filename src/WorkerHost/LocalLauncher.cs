@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Broker.Processes;
+using Broker.Transport;
+using Broker.WorkerHost;
+
+[assembly: BrokerComponent(typeof(LocalLauncher))]
+
+namespace Broker.WorkerHost;
+
+/// <summary>Starts each child as this application run again through Broker.WorkerHost (<c>dotnet exec</c> with the
+/// application's own dependency and runtime files), so the child loads the very assemblies the parent has, as
+/// Python's spawn re-imports the main module. The child's standard input is its lifeline: it carries the spec, then
+/// stays open, and its end tells a daemon child that its parent is gone, however the parent ended.</summary>
+public sealed class LocalLauncher : IProcessLauncher
+{
+    private static readonly ConcurrentDictionary<int, ChildProcess> s_running = new();
+    private static readonly Lazy<(string Host, string[] Arguments)> s_command = new(ResolveCommand);
+    private static int s_exitHooked;
+
+    public IChildProcess Start(ChildStart start)
+    {
+        var (host, arguments) = s_command.Value;
+        var info = new ProcessStartInfo(host)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment[BrokerContext.UrlVariable] = start.BrokerUrl;
+        if (Interlocked.Exchange(ref s_exitHooked, 1) == 0)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => EndChildrenAtExit();
+        }
+
+        System.Diagnostics.Process process;
+        try
+        {
+            process = System.Diagnostics.Process.Start(info)
+                ?? throw new ProcessStartException($"{start.Name} did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ProcessStartException($"{start.Name} could not start {host}: {e.Message}", e);
+        }
+        var child = new ChildProcess(process, start.Daemon);
+        s_running[process.Id] = child;
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => s_running.TryRemove(process.Id, out ChildProcess? _);
+        if (process.HasExited)
+        {
+            s_running.TryRemove(process.Id, out _);
+        }
+        try
+        {
+            process.StandardInput.WriteLine(start.Spec);
+            process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+            // The child ended before reading its spec; its exit code says so.
+        }
+        return child;
+    }
+
+    /// <summary>Python's exit handler: daemon children are terminated, the others are waited for.</summary>
+    private static void EndChildrenAtExit()
+    {
+        foreach (var child in s_running.Values.Where(c => c.Daemon))
+        {
+            child.Terminate();
+        }
+        foreach (var child in s_running.Values.Where(c => !c.Daemon))
+        {
+            child.WaitForExitAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+    }
+
+    private static (string Host, string[] Arguments) ResolveCommand()
+    {
+        var dependencies = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(';').FirstOrDefault(f => f.Length > 0);
+        if (dependencies is null || !File.Exists(dependencies))
+        {
+            throw new ProcessStartException(
+                "This application has no .deps.json file, which a child process needs to load the same assemblies; " +
+                "run it with 'dotnet run', 'dotnet App.dll' or its apphost, not as a single-file bundle.");
+        }
+        var runtimeConfig = dependencies[..^".deps.json".Length] + ".runtimeconfig.json";
+        if (!File.Exists(runtimeConfig))
+        {
+            throw new ProcessStartException($"{runtimeConfig} is missing: a child process needs it to start the same runtime.");
+        }
+        var dotnetRoot = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+        var host = Path.Combine(dotnetRoot, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+        return (host, ["exec", "--depsfile", dependencies, "--runtimeconfig", runtimeConfig, typeof(LocalLauncher).Assembly.Location, ChildHost.Flag]);
+    }
+}
+
+/// <summary>A started child. .NET reaps it when it exits; this turns its status into Python's exit code.</summary>
+internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon) : IChildProcess
+{
+    private int? _exitCode;
+
+    public bool Daemon { get; } = daemon;
+
+    public int Pid { get; } = process.Id;
+
+    public bool HasExited => _exitCode is not null || process.HasExited;
+
+    /// <summary>.NET reports a child ended by signal N as 128 + N, as shells do; Python reports -N.</summary>
+    public int? ExitCode => _exitCode ?? (process.HasExited ? process.ExitCode is > 128 and < 128 + 65 and var code ? -(code - 128) : process.ExitCode : null);
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+
+    public void Terminate()
+    {
+        if (!process.HasExited)
+        {
+            Native.Signal(Pid, Native.SIGTERM);
+        }
+    }
+
+    public void Kill()
+    {
+        if (!process.HasExited)
+        {
+            Native.Signal(Pid, Native.SIGKILL);
+        }
+    }
+
+    /// <summary>Releases the lifeline and the handle; the exit code stays readable.</summary>
+    public void Dispose()
+    {
+        _exitCode ??= ExitCode;
+        process.StandardInput.Dispose();
+        process.Dispose();
+    }
+}

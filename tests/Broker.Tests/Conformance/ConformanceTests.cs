@@ -1,0 +1,375 @@
+namespace Broker.Tests.Conformance;
+
+using System.Text;
+using Broker;
+
+/// <summary>What every transport keeps, written once against the public API (DESIGN.md). Each transport runs it
+/// through a subclass that says how to reach its broker.</summary>
+public abstract class ConformanceTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private readonly List<BrokerContext> _peers = [];
+
+    protected BrokerContext Broker { get; private set; } = null!;
+
+    /// <summary>Opens the context the tests use.</summary>
+    protected abstract Task<BrokerContext> ConnectAsync();
+
+    public async Task InitializeAsync() => Broker = await ConnectAsync();
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var peer in _peers)
+        {
+            await peer.DisposeAsync();
+        }
+        await Broker.DisposeAsync();
+    }
+
+    /// <summary>Another client of the same broker, as a second process would be.</summary>
+    protected async Task<BrokerContext> PeerAsync()
+    {
+        var peer = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None));
+        _peers.Add(peer);
+        return peer;
+    }
+
+    private static string Unique(string kind) => $"{kind}-{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task Queue_keeps_the_order_of_one_producer()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        for (var i = 0; i < 100; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(i, await queue.GetAsync(Short));
+        }
+    }
+
+    [Fact]
+    public async Task Items_keep_their_type_and_content()
+    {
+        var queue = new Queue<Order>(broker: Broker);
+        var order = new Order("ß-ünïcode ✓", 3, [1.5, 2.25], null);
+        await queue.PutAsync(order);
+        var got = await queue.GetAsync(Short);
+        Assert.Equal(order.Name, got.Name);
+        Assert.Equal(order.Quantity, got.Quantity);
+        Assert.Equal(order.Prices, got.Prices);
+        Assert.Null(got.Note);
+    }
+
+    [Fact]
+    public void GetNowait_on_an_empty_queue_raises_QueueEmpty_naming_the_queue()
+    {
+        var queue = new Queue<string>(name: Unique("empty"), broker: Broker);
+        var error = Assert.Throws<QueueEmptyException>(() => queue.GetNowait());
+        Assert.Equal(queue.Name, error.Queue);
+        Assert.Contains(queue.Name, error.Message);
+    }
+
+    [Fact]
+    public async Task Get_with_a_timeout_waits_that_long_then_raises()
+    {
+        var queue = new Queue<string>(broker: Broker);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAsync<QueueEmptyException>(() => queue.GetAsync(Short).AsTask());
+        Assert.InRange(clock.Elapsed, Short * 0.9, Patience);
+    }
+
+    [Fact]
+    public async Task A_blocked_get_wakes_when_an_item_is_put()
+    {
+        var queue = new Queue<string>(broker: Broker);
+        var getting = queue.GetAsync(Patience).AsTask();
+        await Task.Delay(50);
+        Assert.False(getting.IsCompleted);
+        var producer = new Queue<string>(name: queue.Name, broker: await PeerAsync());
+        await producer.PutAsync("wake");
+        Assert.Equal("wake", await getting);
+    }
+
+    [Fact]
+    public async Task Maxsize_is_enforced_by_the_broker()
+    {
+        var queue = new Queue<int>(maxsize: 2, broker: Broker);
+        await queue.PutAsync(1);
+        queue.PutNowait(2);
+        Assert.True(queue.Full());
+        var error = Assert.Throws<QueueFullException>(() => queue.PutNowait(3));
+        Assert.Equal(queue.Name, error.Queue);
+        // Another client sees the same limit: it is the broker's, not this handle's.
+        var peer = new Queue<int>(maxsize: 2, name: queue.Name, broker: await PeerAsync());
+        await Assert.ThrowsAsync<QueueFullException>(() => peer.PutAsync(3, Short).AsTask());
+    }
+
+    [Fact]
+    public async Task A_put_on_a_full_queue_waits_for_room()
+    {
+        var queue = new Queue<int>(maxsize: 1, broker: Broker);
+        await queue.PutAsync(1);
+        var putting = queue.PutAsync(2, Patience).AsTask();
+        await Task.Delay(50);
+        Assert.False(putting.IsCompleted);
+        Assert.Equal(1, await queue.GetAsync(Short));
+        await putting;
+        Assert.Equal(2, await queue.GetAsync(Short));
+    }
+
+    [Fact]
+    public async Task QSize_and_Empty_count_waiting_items()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        Assert.True(queue.Empty());
+        await queue.PutAsync(1);
+        await queue.PutAsync(2);
+        Assert.Equal(2, queue.QSize());
+        Assert.False(queue.Empty());
+        Assert.False(queue.Full());
+    }
+
+    [Fact]
+    public async Task Join_returns_when_every_item_is_done()
+    {
+        var queue = new JoinableQueue<int>(broker: Broker);
+        await queue.PutAsync(1);
+        await queue.PutAsync(2);
+        Assert.False(await queue.JoinAsync(Short));
+        await queue.GetAsync(Short);
+        await queue.GetAsync(Short);
+        await queue.TaskDoneAsync();
+        Assert.False(await queue.JoinAsync(Short));
+        var joining = queue.JoinAsync(Patience).AsTask();
+        await queue.TaskDoneAsync();
+        Assert.True(await joining);
+    }
+
+    [Fact]
+    public async Task TaskDone_called_more_often_than_items_were_taken_raises()
+    {
+        var queue = new JoinableQueue<int>(broker: Broker);
+        await queue.PutAsync(1);
+        await queue.GetAsync(Short);
+        await queue.TaskDoneAsync();
+        var error = Assert.Throws<InvalidOperationException>(() => queue.TaskDone());
+        Assert.Contains(queue.Name, error.Message);
+    }
+
+    [Fact]
+    public async Task An_item_taken_by_a_client_that_ends_is_delivered_again_and_Join_waits_for_it()
+    {
+        var queue = new JoinableQueue<string>(broker: Broker);
+        await queue.PutAsync("precious");
+        var doomed = await PeerAsync();
+        var consumer = new JoinableQueue<string>(name: queue.Name, broker: doomed);
+        Assert.Equal("precious", await consumer.GetAsync(Short));
+        Assert.False(await queue.JoinAsync(Short));
+
+        await doomed.DisposeAsync();
+
+        Assert.Equal("precious", await queue.GetAsync(Patience));
+        await queue.TaskDoneAsync();
+        Assert.True(await queue.JoinAsync(Short));
+    }
+
+    [Fact]
+    public async Task Cancelling_a_blocked_get_raises_and_loses_nothing()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        using var cancel = new CancellationTokenSource(Short);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queue.GetAsync(null, cancel.Token).AsTask());
+        await queue.PutAsync(7);
+        Assert.Equal(7, await queue.GetAsync(Short));
+    }
+
+    [Fact]
+    public async Task An_unreadable_item_goes_to_the_dead_letters_with_the_reason_and_the_consumer_goes_on()
+    {
+        var name = Unique("orders");
+        var writer = new Queue<string>(name: name, broker: Broker);
+        var reader = new JoinableQueue<Order>(name: name, broker: Broker);
+        await writer.PutAsync("not an order");
+        await new Queue<Order>(name: name, broker: Broker).PutAsync(new Order("fine", 1, [], null));
+
+        Assert.Equal("fine", (await reader.GetAsync(Short)).Name);
+        await reader.TaskDoneAsync();
+        Assert.True(await reader.JoinAsync(Short));
+
+        var letter = await reader.DeadLetters.GetAsync(Short);
+        Assert.Equal(name, letter.Queue);
+        Assert.Contains(typeof(Order).Name, letter.Reason);
+        Assert.Equal("\"not an order\"", Encoding.UTF8.GetString(letter.Body));
+    }
+
+    [Fact]
+    public async Task An_item_that_cannot_be_serialized_fails_at_put_with_the_reason()
+    {
+        var queue = new Queue<object>(broker: Broker);
+        var error = await Assert.ThrowsAsync<BrokerSerializationException>(() => queue.PutAsync(new Action(() => { })).AsTask());
+        Assert.Contains(queue.Name, error.Message);
+        Assert.True(queue.Empty());
+    }
+
+    [Fact]
+    public void A_name_the_transports_cannot_use_is_refused_with_the_rule()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new Queue<int>(name: "no spaces/here", broker: Broker));
+        Assert.Contains("no spaces/here", error.Message);
+        Assert.Contains("letters, digits", error.Message);
+        Assert.Throws<ArgumentException>(() => new Lock(name: "", broker: Broker));
+        Assert.Throws<ArgumentException>(() => new Value<int>(name: new string('x', 201), broker: Broker));
+    }
+
+    [Fact]
+    public async Task A_lock_excludes_other_holders_until_released()
+    {
+        var mine = new Lock(broker: Broker);
+        var theirs = new Lock(name: mine.Name, broker: await PeerAsync());
+        Assert.True(await mine.AcquireAsync());
+        Assert.False(await theirs.AcquireAsync(TimeSpan.Zero));
+        var waiting = theirs.AcquireAsync(Patience).AsTask();
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+        await mine.ReleaseAsync();
+        Assert.True(await waiting);
+        await theirs.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Only_the_holder_can_release_a_lock()
+    {
+        var mine = new Lock(broker: Broker);
+        var theirs = new Lock(name: mine.Name, broker: await PeerAsync());
+        Assert.Throws<LockNotOwnedException>(() => mine.Release());
+        await mine.AcquireAsync();
+        await Assert.ThrowsAsync<LockNotOwnedException>(() => theirs.ReleaseAsync().AsTask());
+        await mine.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Fencing_tokens_only_grow()
+    {
+        var @lock = new Lock(broker: Broker);
+        long last = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            await using var scope = await @lock.EnterScopeAsync(Short);
+            Assert.True(scope.FencingToken > last);
+            last = scope.FencingToken;
+        }
+    }
+
+    [Fact]
+    public async Task A_lock_held_by_a_client_that_ends_is_freed()
+    {
+        var doomed = await PeerAsync();
+        var theirs = new Lock(broker: doomed);
+        Assert.True(await theirs.AcquireAsync());
+        var mine = new Lock(name: theirs.Name, broker: Broker);
+        var waiting = mine.AcquireAsync(Patience).AsTask();
+
+        await doomed.DisposeAsync();
+
+        Assert.True(await waiting);
+        await mine.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task A_lock_gives_mutual_exclusion_under_contention()
+    {
+        var counter = new Value<int>(0, broker: Broker);
+        var contexts = new[] { Broker, await PeerAsync(), await PeerAsync() };
+        var workers = contexts.Select(context => Task.Run(async () =>
+        {
+            var @lock = new Lock(name: counter.Name + ".guard", broker: context);
+            var shared = new Value<int>(name: counter.Name, broker: context);
+            for (var i = 0; i < 30; i++)
+            {
+                await using var held = await @lock.EnterScopeAsync(Patience);
+                var seen = await shared.GetAsync();
+                await shared.SetAsync(seen + 1);
+            }
+        }));
+        await Task.WhenAll(workers);
+        Assert.Equal(90, await counter.GetAsync());
+    }
+
+    [Fact]
+    public async Task An_RLock_is_reentrant_for_its_holder_only()
+    {
+        var rlock = new RLock(broker: Broker);
+        Assert.True(await rlock.AcquireAsync());
+        Assert.True(await rlock.AcquireAsync(TimeSpan.Zero));
+        var other = new RLock(name: rlock.Name, broker: await PeerAsync());
+        Assert.False(await other.AcquireAsync(TimeSpan.Zero));
+        await rlock.ReleaseAsync();
+        Assert.False(await other.AcquireAsync(TimeSpan.Zero));
+        await rlock.ReleaseAsync();
+        Assert.True(await other.AcquireAsync(TimeSpan.Zero));
+        await Assert.ThrowsAsync<LockNotOwnedException>(() => rlock.ReleaseAsync().AsTask());
+        await other.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task A_value_reads_writes_adds_and_compares_atomically()
+    {
+        var value = new Value<int>(5, broker: Broker);
+        Assert.Equal(5, await value.GetAsync());
+        await value.SetAsync(10);
+        Assert.Equal(13, await value.AddAsync(3));
+        Assert.Equal(13, await value.CompareExchangeAsync(20, 99));
+        Assert.Equal(13, await value.CompareExchangeAsync(20, 13));
+        Assert.Equal(20, value.Get());
+
+        var peer = new Value<int>(name: value.Name, broker: await PeerAsync());
+        Assert.Equal(20, await peer.GetAsync());
+    }
+
+    [Fact]
+    public async Task Values_keep_long_and_double()
+    {
+        var big = new Value<long>(long.MaxValue - 1, broker: Broker);
+        Assert.Equal(long.MaxValue, await big.AddAsync(1));
+        var real = new Value<double>(0.5, broker: Broker);
+        Assert.Equal(0.75, await real.AddAsync(0.25));
+        Assert.Equal(0.75, await real.CompareExchangeAsync(2.5, 0.75));
+        Assert.Equal(2.5, real.Get());
+    }
+
+    [Fact]
+    public async Task Concurrent_adds_lose_no_update()
+    {
+        var value = new Value<long>(0, broker: Broker);
+        var contexts = new[] { Broker, await PeerAsync() };
+        await Task.WhenAll(contexts.SelectMany(context => Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            var shared = new Value<long>(name: value.Name, broker: context);
+            for (var i = 0; i < 50; i++)
+            {
+                await shared.AddAsync(1);
+            }
+        }))));
+        Assert.Equal(400, await value.GetAsync());
+    }
+
+    [Fact]
+    public async Task An_array_keeps_each_element()
+    {
+        var array = new Array<double>([1, 2, 3], broker: Broker);
+        Assert.Equal(3, array.Length);
+        Assert.Equal(new[] { 1.0, 2, 3 }, await array.ToArrayAsync());
+        array[1] = 20;
+        Assert.Equal(23.5, await array.AddAsync(2, 20.5));
+        Assert.Equal(new[] { 1.0, 20, 23.5 }, array.ToArray());
+        Assert.Throws<IndexOutOfRangeException>(() => array[3]);
+        var zeros = new Array<int>(4, broker: Broker);
+        Assert.Equal(new[] { 0, 0, 0, 0 }, zeros.ToArray());
+    }
+
+    public sealed record Order(string Name, int Quantity, double[] Prices, string? Note);
+}

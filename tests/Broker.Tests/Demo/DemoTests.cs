@@ -1,0 +1,67 @@
+namespace Broker.Tests.Demo;
+
+using Broker.Tests.Processes;
+
+/// <summary>Each demo subcommand, run as a program on the embedded broker, ends with the line the README promises.</summary>
+[Collection(ProcessCollection.Name)]
+public sealed class DemoTests
+{
+    [Fact]
+    public async Task Producer_consumer_consumes_every_item_once_then_joins()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("producer-consumer", "--producers", "2", "--items", "8", "--consumers", "2");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("all 16 items done", lines[^1]);
+        var produced = lines.Where(l => l.StartsWith("produced ")).Select(l => l["produced ".Length..]).Order().ToList();
+        var consumed = lines.Where(l => l.StartsWith("consumed ")).Select(l => l.Split(' ')[1]).Order().ToList();
+        Assert.Equal(16, produced.Count);
+        Assert.Equal(produced, consumed);
+        Assert.Contains("producer2-8", produced);
+    }
+
+    [Fact]
+    public async Task Tickets_with_the_lock_sells_exactly_what_there_is()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("tickets", "--buyers", "6", "--tickets", "2");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("sold 2 of 2, remaining 0", lines[^1]);
+    }
+
+    [Fact]
+    public async Task Tickets_without_the_lock_runs_and_reports_the_sale()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("tickets", "--buyers", "4", "--tickets", "2", "--no-lock");
+        Assert.True(exitCode == 0, errors);
+        Assert.Matches(@"^sold \d+ of 2, remaining \d+$", lines[^1]);
+    }
+
+    [Fact]
+    public async Task Counter_loses_no_increment()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("counter", "--processes", "4", "--increments", "50");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("final value 200 expected 200", lines[^1]);
+    }
+
+    [Fact]
+    public async Task Lifecycle_shows_every_step_and_the_child_traceback()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("lifecycle");
+        Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
+        Assert.Equal("lifecycle ok", lines[^1]);
+        Assert.Contains("exitcode after terminate: -15", lines);
+        Assert.Contains("exitcode after kill: -9", lines);
+        Assert.Contains("Process failing:", errors);
+        Assert.Contains("System.InvalidOperationException: boom", errors);
+        Assert.Contains("at Demo.Lifecycle.Fail", errors);
+    }
+
+    [Fact]
+    public async Task An_unknown_broker_scheme_fails_with_a_clear_message_and_no_password()
+    {
+        var (exitCode, _, errors) = await DemoRunner.RunAsync("counter", "--broker", "nats://user:hunter2@127.0.0.1:4222");
+        Assert.Equal(1, exitCode);
+        Assert.Contains("BrokerUrlException: No installed transport serves 'nats://user:***@127.0.0.1:4222'", errors);
+        Assert.DoesNotContain("hunter2", errors);
+    }
+}

@@ -16,8 +16,8 @@ dotnet test Broker.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee
 status=${PIPESTATUS[0]}
 set -e
 
-passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{ n += $2 } END { print n + 0 }')
-failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{ n += $2 } END { print n + 0 }')
+# dotnet test closes each test assembly with "Passed: N" and, when some failed, "Failed: N" lines.
+read -r passed failed < <(awk '/^ +Passed: +[0-9]+ *$/ { p += $2 } /^ +Failed: +[0-9]+ *$/ { f += $2 } END { print p + 0, f + 0 }' "$log")
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build or the test host failed before any test could
 fi

@@ -58,13 +58,13 @@ internal sealed class LocalServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket client)
     {
-        await Task.Yield();
         var session = _broker.OpenSession();
         var connection = new FrameConnection(client);
         var dispatcher = new Dispatcher(session, connection);
+        using var stopping = _stopping.Token.UnsafeRegister(static c => ((FrameConnection)c!).DisposeAsync(), connection);
         try
         {
-            await connection.ReadAsync(dispatcher.Handle, _stopping.Token).ConfigureAwait(false);
+            await connection.ReadAsync(dispatcher.Handle, "Broker local server connection").ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
         {

@@ -1,0 +1,180 @@
+namespace Broker.Bench;
+
+using System.Diagnostics;
+using System.Globalization;
+using Broker;
+using Process = Broker.Process;
+
+/// <summary>The local transport against Python's multiprocessing, the same work on the same machine: a consumer
+/// process fed by the parent, a joinable queue drained and joined, four processes incrementing a value under its
+/// lock, and a process started and joined. Each figure is the median of the repeats.</summary>
+public static class LocalBench
+{
+    public static async Task RunAsync(Options options)
+    {
+        var python = RunPython(options);
+        Console.WriteLine($"local transport vs Python multiprocessing, median of {options.Repeats} runs, {Environment.ProcessorCount} cores");
+
+        var queue = await MedianAsync(options.Repeats, () => QueueRateAsync(options.Items));
+        Report.Rate("Queue 1 producer -> 1 consumer process", "items/s", queue, python["queue"], "python");
+
+        var joinable = await MedianAsync(options.Repeats, () => JoinableRateAsync(options.Items));
+        Report.Rate("JoinableQueue put/get/task_done + join", "items/s", joinable, python["joinable"], "python");
+
+        var locked = await MedianAsync(options.Repeats, () => LockRateAsync(4, options.Cycles));
+        Report.Rate("Lock + Value increment, 4 processes", "cycles/s", locked, python["lock"], "python");
+
+        var start = await StartJoinMsAsync(options.Runs);
+        Report.Time("Process start + join (vs fork)", start, python["start_fork"], "python");
+        Report.Time("Process start + join (vs spawn)", start, python["start_spawn"], "python");
+    }
+
+    private static async Task<double> MedianAsync(int repeats, Func<Task<double>> measure)
+    {
+        var results = new List<double>();
+        for (var i = 0; i < repeats; i++)
+        {
+            results.Add(await measure());
+        }
+        return Report.Median(results);
+    }
+
+    private static async Task<double> QueueRateAsync(int items)
+    {
+        var queue = new Queue<int>();
+        var done = new Queue<string>();
+        await using var consumer = new Process(Consume, queue, items, done);
+        await consumer.StartAsync();
+        await queue.PutAsync(-1);
+        await done.GetAsync();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < items; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        await done.GetAsync();
+        var rate = items / clock.Elapsed.TotalSeconds;
+        await consumer.JoinAsync();
+        return rate;
+    }
+
+    private static async Task<double> JoinableRateAsync(int items)
+    {
+        var queue = new JoinableQueue<int>();
+        var ready = new Queue<string>();
+        await using var consumer = new Process(ConsumeJoinable, queue, ready) { Daemon = true };
+        await consumer.StartAsync();
+        await ready.GetAsync();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < items; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        await queue.JoinAsync();
+        return items / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> LockRateAsync(int processes, int cycles)
+    {
+        var value = new Value<int>(0);
+        var ready = new Queue<int>();
+        var go = new Queue<int>();
+        var workers = Enumerable.Range(0, processes).Select(_ => new Process(Increment, value, cycles, ready, go)).ToList();
+        foreach (var worker in workers)
+        {
+            await worker.StartAsync();
+        }
+        foreach (var _ in workers)
+        {
+            await ready.GetAsync();
+        }
+        var clock = Stopwatch.StartNew();
+        foreach (var _ in workers)
+        {
+            await go.PutAsync(1);
+        }
+        foreach (var worker in workers)
+        {
+            await worker.JoinAsync();
+            await worker.DisposeAsync();
+        }
+        var rate = processes * cycles / clock.Elapsed.TotalSeconds;
+        var final = await value.GetAsync();
+        return final == processes * cycles ? rate : throw new InvalidOperationException($"Lost updates: {final} of {processes * cycles}.");
+    }
+
+    private static async Task<double> StartJoinMsAsync(int runs)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < runs; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await using var child = new Process(Nothing);
+            await child.StartAsync();
+            await child.JoinAsync();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        return Report.Median(times);
+    }
+
+    public static void Consume(Queue<int> queue, int items, Queue<string> done)
+    {
+        queue.Get();
+        done.Put("ready");
+        for (var i = 0; i < items; i++)
+        {
+            queue.Get();
+        }
+        done.Put("done");
+    }
+
+    public static async Task ConsumeJoinable(JoinableQueue<int> queue, Queue<string> ready)
+    {
+        await ready.PutAsync("ready");
+        while (true)
+        {
+            await queue.GetAsync();
+            await queue.TaskDoneAsync();
+        }
+    }
+
+    public static void Increment(Value<int> value, int cycles, Queue<int> ready, Queue<int> go)
+    {
+        ready.Put(1);
+        go.Get();
+        var @lock = value.GetLock();
+        for (var i = 0; i < cycles; i++)
+        {
+            using (@lock.EnterScope())
+            {
+                value.Set(value.Get() + 1);
+            }
+        }
+    }
+
+    public static void Nothing()
+    {
+    }
+
+    private static Dictionary<string, double> RunPython(Options options)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "python", "local.py");
+        var info = new ProcessStartInfo("python3") { RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
+        foreach (var arg in new object[] { script, options.Repeats, options.Items, options.Cycles, options.Runs })
+        {
+            info.ArgumentList.Add(Convert.ToString(arg, CultureInfo.InvariantCulture)!);
+        }
+        using var python = System.Diagnostics.Process.Start(info)!;
+        var output = python.StandardOutput.ReadToEnd();
+        python.WaitForExit();
+        if (python.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"python3 {script} failed with exit code {python.ExitCode}.");
+        }
+        var results = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => double.Parse(parts[1], CultureInfo.InvariantCulture));
+        results["version"] = 0;
+        return results;
+    }
+}

@@ -1,0 +1,44 @@
+namespace Broker.Bench;
+
+/// <summary><c>dotnet run -c Release --project bench -- local</c>: one line per case, ending in <c>ratio=</c>
+/// (Broker's figure over the reference's; for times, the reference's over Broker's, so higher is better).</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args)
+        {
+            case ["local", .. var rest]:
+                await LocalBench.RunAsync(Options.Parse(rest));
+                return 0;
+            default:
+                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 2000] [--runs 20]");
+                return 2;
+        }
+    }
+}
+
+public sealed record Options(int Repeats, int Items, int Cycles, int Runs)
+{
+    public static Options Parse(string[] args)
+    {
+        int Get(string name, int fallback) =>
+            Array.IndexOf(args, "--" + name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+        return new Options(Get("repeats", 5), Get("items", 20_000), Get("cycles", 2_000), Get("runs", 20));
+    }
+}
+
+internal static class Report
+{
+    public static void Rate(string name, string unit, double broker, double reference, string referenceName) =>
+        Console.WriteLine($"{name,-44} broker={broker,10:N0} {unit}  {referenceName}={reference,10:N0} {unit}  ratio={broker / reference:F2}");
+
+    public static void Time(string name, double brokerMs, double referenceMs, string referenceName) =>
+        Console.WriteLine($"{name,-44} broker={brokerMs,8:F1} ms  {referenceName}={referenceMs,8:F1} ms  ratio={referenceMs / brokerMs:F2}");
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

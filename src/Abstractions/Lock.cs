@@ -2,49 +2,28 @@ using Broker.Transport;
 
 namespace Broker;
 
-/// <summary>A lock shared by processes, like <c>multiprocessing.Lock</c>. Only the holder can release it; a lock
-/// whose holder dies is freed. Each acquisition carries a <see cref="LockScope.FencingToken"/> that only grows.</summary>
-/// <remarks>With implicit usings, <c>System.Threading.Lock</c> shares this name: put <c>using Broker;</c> after your
-/// <c>namespace</c> line, where it takes precedence.</remarks>
-public sealed class Lock : BrokerHandle, ILockable
+/// <summary>What <see cref="Lock"/> and <see cref="RLock"/> share: Python's <c>acquire</c> / <c>release</c>, their
+/// async forms, and <c>using</c> scopes. A subclass says how it acquires and releases.</summary>
+public abstract class LockHandle : BrokerHandle
 {
-    private const string Kind = "lock";
-    private readonly System.Threading.Lock _gate = new();
-    private string? _owner;
+    private protected const string Kind = "lock";
 
-    /// <param name="name">The lock's name on the broker; a unique one by default.</param>
-    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
-    public Lock(string? name = null, BrokerContext? broker = null)
-        : base(broker, name, Kind, create: false)
-    {
-    }
-
-    private Lock(BrokerContext broker, string name, bool create)
+    private protected LockHandle(BrokerContext? broker, string? name, bool create)
         : base(broker, name, Kind, create)
     {
     }
 
     /// <summary>Acquires the lock, waiting up to <paramref name="timeout"/> (null: without limit); false if it
-    /// stayed held. Not reentrant: use <see cref="RLock"/> for that.</summary>
+    /// stayed held.</summary>
     public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         LockScope.Succeeded(TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
 
     /// <summary>Python's <c>acquire(block=True, timeout=None)</c>.</summary>
     public bool Acquire(bool block = true, TimeSpan? timeout = null) => Sync.Run(AcquireAsync(Timeouts.From(block, timeout)));
 
-    /// <summary>Releases the lock this process holds.</summary>
-    /// <exception cref="LockNotOwnedException">This process does not hold it.</exception>
-    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
-    {
-        string owner;
-        lock (_gate)
-        {
-            // Cleared before the broker hears of it: the next holder in this process sets its own owner.
-            owner = _owner ?? throw new LockNotOwnedException($"Lock '{Name}' is not held by this process.");
-            _owner = null;
-        }
-        return Broker.Locks.ReleaseAsync(Name, owner, cancellationToken);
-    }
+    /// <summary>Releases the lock.</summary>
+    /// <exception cref="LockNotOwnedException">The caller does not hold it.</exception>
+    public abstract ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Python's <c>release()</c>.</summary>
     public void Release() => Sync.Run(ReleaseAsync());
@@ -57,10 +36,43 @@ public sealed class Lock : BrokerHandle, ILockable
     /// <inheritdoc cref="EnterScopeAsync"/>
     public LockScope EnterScope(TimeSpan? timeout = null) => Sync.Run(EnterScopeAsync(timeout));
 
-    ValueTask<LockLease?> ILockable.TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
-        TryAcquireLeaseAsync(timeout, cancellationToken);
+    /// <summary>Acquires at the broker; null if the lock stayed held. Not async in an override that records its
+    /// holder in the caller's flow.</summary>
+    internal abstract ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken);
 
-    private async ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    internal override HandleDescriptor Describe() => new(Kind, Name);
+}
+
+/// <summary>A lock shared by processes, like <c>multiprocessing.Lock</c>. Only the holder can release it; a lock
+/// whose holder dies is freed. Each acquisition carries a <see cref="LockScope.FencingToken"/> that only grows.
+/// Not reentrant: use <see cref="RLock"/> for that.</summary>
+/// <remarks>With implicit usings, <c>System.Threading.Lock</c> shares this name: put <c>using Broker;</c> after your
+/// <c>namespace</c> line, where it takes precedence.</remarks>
+public sealed class Lock : LockHandle
+{
+    private readonly System.Threading.Lock _gate = new();
+    private string? _owner;
+
+    /// <param name="name">The lock's name on the broker; a unique one by default.</param>
+    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
+    public Lock(string? name = null, BrokerContext? broker = null)
+        : base(broker, name, create: false)
+    {
+    }
+
+    public override ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        string owner;
+        lock (_gate)
+        {
+            // Cleared before the broker hears of it: the next holder in this process sets its own owner.
+            owner = _owner ?? throw new LockNotOwnedException($"Lock '{Name}' is not held by this process.");
+            _owner = null;
+        }
+        return Broker.Locks.ReleaseAsync(Name, owner, cancellationToken);
+    }
+
+    internal override async ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var owner = LockOwners.New();
         var lease = await Broker.Locks.AcquireAsync(Name, owner, timeout, cancellationToken).ConfigureAwait(false);
@@ -74,40 +86,25 @@ public sealed class Lock : BrokerHandle, ILockable
         return lease;
     }
 
-    internal override HandleDescriptor Describe() => new(Kind, Name);
-
-    internal static Lock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, create: false);
+    internal static Lock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
 }
 
 /// <summary>A reentrant lock shared by processes, like <c>multiprocessing.RLock</c>: its holder may acquire it again
 /// and must release it as many times. Python's owner is a thread; here it is the async flow that acquired it, with
 /// the tasks that flow starts while holding it.</summary>
-public sealed class RLock : BrokerHandle, ILockable
+public sealed class RLock : LockHandle
 {
-    private const string Kind = "lock";
     private readonly AsyncLocal<Hold?> _hold = new();
 
     /// <inheritdoc cref="Lock(string?, BrokerContext?)"/>
     public RLock(string? name = null, BrokerContext? broker = null)
-        : base(broker, name, Kind, create: false)
+        : base(broker, name, create: false)
     {
     }
-
-    private RLock(BrokerContext broker, string name, bool create)
-        : base(broker, name, Kind, create)
-    {
-    }
-
-    /// <inheritdoc cref="Lock.AcquireAsync"/>
-    public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        LockScope.Succeeded(TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
-
-    /// <inheritdoc cref="Lock.Acquire"/>
-    public bool Acquire(bool block = true, TimeSpan? timeout = null) => Sync.Run(AcquireAsync(Timeouts.From(block, timeout)));
 
     /// <summary>Releases one level of this flow's hold; the last release frees the lock.</summary>
     /// <exception cref="LockNotOwnedException">This flow does not hold it.</exception>
-    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+    public override ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
     {
         var hold = _hold.Value;
         if (hold is null || !hold.TryExit(out var last))
@@ -122,21 +119,8 @@ public sealed class RLock : BrokerHandle, ILockable
         return Broker.Locks.ReleaseAsync(Name, hold.Owner, cancellationToken);
     }
 
-    /// <inheritdoc cref="Lock.Release"/>
-    public void Release() => Sync.Run(ReleaseAsync());
-
-    /// <inheritdoc cref="Lock.EnterScopeAsync"/>
-    public ValueTask<LockScope> EnterScopeAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        LockScope.EnterAsync(this, timeout, cancellationToken);
-
-    /// <inheritdoc cref="Lock.EnterScope"/>
-    public LockScope EnterScope(TimeSpan? timeout = null) => Sync.Run(EnterScopeAsync(timeout));
-
-    ValueTask<LockLease?> ILockable.TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
-        TryAcquireLeaseAsync(timeout, cancellationToken);
-
     // Not async: the hold is set in the caller's flow, which an async method's own context would hide from it.
-    private ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    internal override ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_hold.Value is { } held && held.TryReenter())
         {
@@ -147,9 +131,7 @@ public sealed class RLock : BrokerHandle, ILockable
         return hold.AcquireAsync(Broker.Locks, Name, timeout, cancellationToken);
     }
 
-    internal override HandleDescriptor Describe() => new(Kind, Name);
-
-    internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, create: false);
+    internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
 
     private sealed class Hold(string owner)
     {
@@ -203,22 +185,13 @@ public sealed class RLock : BrokerHandle, ILockable
     }
 }
 
-internal interface ILockable
-{
-    string Name { get; }
-
-    ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken);
-
-    ValueTask ReleaseAsync(CancellationToken cancellationToken);
-}
-
 /// <summary>A held <see cref="Lock"/> or <see cref="RLock"/>, released when disposed.</summary>
 public sealed class LockScope : IAsyncDisposable, IDisposable
 {
-    private readonly ILockable _lock;
+    private readonly LockHandle _lock;
     private int _released;
 
-    private LockScope(ILockable @lock, LockLease lease)
+    private LockScope(LockHandle @lock, LockLease lease)
     {
         _lock = @lock;
         FencingToken = lease.FencingToken;
@@ -233,11 +206,11 @@ public sealed class LockScope : IAsyncDisposable, IDisposable
     public CancellationToken HandleLost { get; }
 
     // Not async: an RLock records its holder in the caller's flow before the first await.
-    internal static ValueTask<LockScope> EnterAsync(ILockable @lock, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal static ValueTask<LockScope> EnterAsync(LockHandle @lock, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         return Enter(@lock, timeout, @lock.TryAcquireLeaseAsync(Timeouts.From(timeout), cancellationToken));
 
-        static async ValueTask<LockScope> Enter(ILockable @lock, TimeSpan? timeout, ValueTask<LockLease?> acquiring)
+        static async ValueTask<LockScope> Enter(LockHandle @lock, TimeSpan? timeout, ValueTask<LockLease?> acquiring)
         {
             var lease = await acquiring.ConfigureAwait(false)
                 ?? throw new TimeoutException($"Lock '{@lock.Name}' stayed held for {timeout}.");

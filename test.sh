@@ -12,7 +12,8 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-dotnet test Broker.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"
+# A hung test host is killed (with a dump) rather than holding CI to its time limit.
+dotnet test Broker.sln -c Release --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

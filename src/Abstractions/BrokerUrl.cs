@@ -3,7 +3,8 @@ using System.Text.RegularExpressions;
 namespace Broker;
 
 /// <summary>One broker address, such as <c>local://</c>, <c>redis://127.0.0.1:6379</c> or
-/// <c>amqp://user:password@host:5672/vhost</c>. <see cref="ToString"/> hides the password.</summary>
+/// <c>amqp://host:5672/vhost</c>, with any credentials as <c>user:password@</c> before the host.
+/// <see cref="ToString"/> hides the password.</summary>
 public sealed partial class BrokerUrl
 {
     private BrokerUrl(Uri uri, string original)
@@ -38,7 +39,7 @@ public sealed partial class BrokerUrl
         {
             throw new BrokerUrlException(
                 $"'{Redact(text)}' is not a broker URL: expected scheme://..., such as local://, " +
-                "redis://127.0.0.1:6379 or amqp://guest:guest@127.0.0.1:5672/.");
+                "redis://127.0.0.1:6379 or amqp://127.0.0.1:5672/.");
         }
         return new BrokerUrl(uri, text);
     }

@@ -32,19 +32,24 @@ def nothing():
     pass
 
 
+def put_rate(queue, items, finished):
+    """Items per second from the first put until finished() says the consumer has them all."""
+    began = time.perf_counter()
+    for i in range(items):
+        queue.put(i)
+    finished()
+    return items / (time.perf_counter() - began)
+
+
 def queue_rate(items):
     queue, done = mp.Queue(), mp.Queue()
     consumer = mp.Process(target=consume, args=(queue, items, done))
     consumer.start()
     queue.put("start")
     done.get()
-    began = time.perf_counter()
-    for i in range(items):
-        queue.put(i)
-    done.get()
-    elapsed = time.perf_counter() - began
+    rate = put_rate(queue, items, done.get)
     consumer.join()
-    return items / elapsed
+    return rate
 
 
 def joinable_rate(items):
@@ -52,14 +57,10 @@ def joinable_rate(items):
     consumer = mp.Process(target=consume_joinable, args=(queue, ready), daemon=True)
     consumer.start()
     ready.get()
-    began = time.perf_counter()
-    for i in range(items):
-        queue.put(i)
-    queue.join()
-    elapsed = time.perf_counter() - began
+    rate = put_rate(queue, items, queue.join)
     consumer.terminate()
     consumer.join()
-    return items / elapsed
+    return rate
 
 
 def lock_rate(processes, cycles):

@@ -8,8 +8,9 @@ public abstract class LockHandle : BrokerHandle
 {
     private protected const string Kind = "lock";
 
-    private protected LockHandle(BrokerContext? broker, string? name, bool create)
-        : base(broker, name, Kind, create)
+    // A lock exists on the broker once acquired: there is nothing to create first.
+    private protected LockHandle(BrokerContext? broker, string? name)
+        : base(broker, name, Kind, create: false)
     {
     }
 
@@ -56,7 +57,7 @@ public sealed class Lock : LockHandle
     /// <param name="name">The lock's name on the broker; a unique one by default.</param>
     /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
     public Lock(string? name = null, BrokerContext? broker = null)
-        : base(broker, name, create: false)
+        : base(broker, name)
     {
     }
 
@@ -98,7 +99,7 @@ public sealed class RLock : LockHandle
 
     /// <inheritdoc cref="Lock(string?, BrokerContext?)"/>
     public RLock(string? name = null, BrokerContext? broker = null)
-        : base(broker, name, create: false)
+        : base(broker, name)
     {
     }
 

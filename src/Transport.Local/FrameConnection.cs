@@ -44,11 +44,11 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads frames on a thread of its own, calling <paramref name="handler"/> for each, until the peer
-    /// closes the connection. A blocking read on a dedicated thread hands each frame over with no trip through the
+    /// <summary>Starts reading frames on a thread of its own, calling <paramref name="handler"/> for each; the task
+    /// completes when the peer closes the connection. A blocking read on a dedicated thread hands each frame over with no trip through the
     /// thread pool, which on two cores is most of a round trip's cost. The payload is valid only during the call.
     /// The task fails with <see cref="InvalidDataException"/> on a malformed frame.</summary>
-    public Task ReadAsync(FrameHandler handler, string threadName)
+    public Task StartReading(FrameHandler handler, string threadName)
     {
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = new Thread(() =>

@@ -204,7 +204,7 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
         Exception ended = new IOException("the broker closed the connection");
         try
         {
-            await connection.ReadAsync(OnResponse, "Broker local client").ConfigureAwait(false);
+            await connection.StartReading(OnResponse, "Broker local client").ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidDataException)
         {

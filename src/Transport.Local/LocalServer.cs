@@ -64,9 +64,9 @@ internal sealed class LocalServer : IAsyncDisposable
         using var stopping = _stopping.Token.UnsafeRegister(static c => ((FrameConnection)c!).DisposeAsync(), connection);
         try
         {
-            await connection.ReadAsync(dispatcher.Handle, "Broker local server connection").ConfigureAwait(false);
+            await connection.StartReading(dispatcher.Handle, "Broker local server connection").ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
         }
         catch (InvalidDataException e)

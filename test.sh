@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of Broker. On a fresh Debian machine with the .NET SDK it sets up what the tests need first.
+# Runs every test of Broker. On a fresh Debian machine with the .NET SDK it installs and starts what the tests
+# need: a redis-server on 127.0.0.1, unless BROKER_TEST_REDIS names one. A server the tests cannot reach fails them.
 # Prints "N passed, N failed" as its last line and exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,8 +10,41 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+work=$(mktemp -d)
+cleanup() {
+  if [ -f "$work/redis.pid" ]; then
+    redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+install_packages() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "test.sh: installing $*"
+  $sudo apt-get update -qq -o DPkg::Lock::Timeout=300
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" >/dev/null
+}
+
+port_is_free() { ! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [ -z "${BROKER_TEST_REDIS:-}" ]; then
+  command -v redis-server >/dev/null || install_packages redis-server
+  redis_port=16379
+  while ! port_is_free "$redis_port"; do redis_port=$((redis_port + 1)); done
+  # appendonly: a restarted server keeps every write it acknowledged.
+  redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --save '' --appendonly yes \
+    --dir "$work" --pidfile "$work/redis.pid" --logfile "$work/redis.log"
+  for _ in $(seq 100); do
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = "PONG" ] && break
+    sleep 0.1
+  done
+  export BROKER_TEST_REDIS="redis://127.0.0.1:$redis_port"
+  echo "test.sh: redis-server on $BROKER_TEST_REDIS"
+fi
+
+log="$work/test.log"
 set +e
 # A hung test host is killed (with a dump) rather than holding CI to its time limit.
 dotnet test Broker.sln -c Release --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1 | tee "$log"

@@ -22,6 +22,7 @@ public sealed class BrokerContext : IAsyncDisposable
     private readonly Lazy<IQueueBackend> _queues;
     private readonly Lazy<ILockBackend> _locks;
     private readonly Lazy<IValueBackend> _values;
+    private int _disposed;
 
     private BrokerContext(string url, BrokerOptions options)
     {
@@ -95,8 +96,13 @@ public sealed class BrokerContext : IAsyncDisposable
         return string.Join(",", shared);
     }
 
+    /// <summary>Closes every transport; safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         foreach (var transport in _transports)
         {
             await transport.DisposeAsync().ConfigureAwait(false);

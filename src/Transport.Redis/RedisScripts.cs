@@ -1,0 +1,116 @@
+namespace Broker.Transport.Redis;
+
+/// <summary>The Lua that makes each queue and lock step atomic on the server. Times come from the server's clock
+/// (TIME), so clients with skewed clocks still agree on when a lease ends.</summary>
+internal static class RedisScripts
+{
+    private const string Now = "local clock = redis.call('TIME') local now = clock[1] * 1000 + math.floor(clock[2] / 1000) ";
+
+    /// <summary>KEYS: meta. ARGV: maxsize. Returns the maxsize the queue has (the first declaration's).</summary>
+    public const string Declare = """
+        local current = redis.call('HGET', KEYS[1], 'maxsize')
+        if current then return current end
+        redis.call('HSET', KEYS[1], 'maxsize', ARGV[1])
+        return ARGV[1]
+        """;
+
+    /// <summary>KEYS: items, meta, unfinished. ARGV: body, channel. Returns 1, or 0 when the queue is at its maxsize.</summary>
+    public const string Put = """
+        local max = tonumber(redis.call('HGET', KEYS[2], 'maxsize') or '0')
+        if max > 0 and redis.call('LLEN', KEYS[1]) >= max then return 0 end
+        redis.call('RPUSH', KEYS[1], ARGV[1])
+        redis.call('INCR', KEYS[3])
+        redis.call('PUBLISH', ARGV[2], 'put')
+        return 1
+        """;
+
+    /// <summary>KEYS: items, taken, leases, unfinished, ids. ARGV: acknowledge (1/0), lease ms, channel.
+    /// First puts back, at the head, the items whose lease ended (their consumer died). Returns nil, or
+    /// {delivery id, body}; the id is 0 for an item taken without acknowledgement.</summary>
+    public const string Get = Now + """
+        local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+        for i = #expired, 1, -1 do
+          local body = redis.call('HGET', KEYS[2], expired[i])
+          redis.call('ZREM', KEYS[3], expired[i])
+          redis.call('HDEL', KEYS[2], expired[i])
+          if body then redis.call('LPUSH', KEYS[1], body) end
+        end
+        local body = redis.call('LPOP', KEYS[1])
+        if not body then return nil end
+        redis.call('PUBLISH', ARGV[3], 'room')
+        if ARGV[1] == '1' then
+          local id = redis.call('INCR', KEYS[5])
+          redis.call('HSET', KEYS[2], id, body)
+          redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+          return {id, body}
+        end
+        if redis.call('DECR', KEYS[4]) <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
+        return {0, body}
+        """;
+
+    /// <summary>KEYS: taken, leases, unfinished. ARGV: delivery id, channel. Returns the unfinished count left, or
+    /// -1 if the item's lease had ended and it went back to the queue (another consumer has it now).</summary>
+    public const string Ack = """
+        if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        local left = redis.call('DECR', KEYS[3])
+        if left <= 0 then redis.call('PUBLISH', ARGV[2], 'done') end
+        return left
+        """;
+
+    /// <summary>KEYS: leases. ARGV: lease ms, delivery ids. Extends each lease still held; returns the ids whose
+    /// lease had already ended.</summary>
+    public const string Renew = Now + """
+        local lost = {}
+        for i = 2, #ARGV do
+          if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+            redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+          else
+            table.insert(lost, ARGV[i])
+          end
+        end
+        return lost
+        """;
+
+    /// <summary>KEYS: items, taken, leases. ARGV: delivery id, channel. Gives an unfinished item back at the head of
+    /// the queue, as a consumer that shuts down cleanly does.</summary>
+    public const string GiveBack = """
+        if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return 0 end
+        local body = redis.call('HGET', KEYS[2], ARGV[1])
+        redis.call('HDEL', KEYS[2], ARGV[1])
+        redis.call('LPUSH', KEYS[1], body)
+        redis.call('PUBLISH', ARGV[2], 'put')
+        return 1
+        """;
+
+    /// <summary>KEYS: lock, fence. ARGV: owner, lease ms. Returns the new fencing token, or nil if held.</summary>
+    public const string Acquire = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return redis.call('INCR', KEYS[2]) end
+        return nil
+        """;
+
+    /// <summary>KEYS: lock. ARGV: owner, channel. Returns 1, or 0 if <c>owner</c> does not hold the lock.</summary>
+    public const string Release = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[1])
+        redis.call('PUBLISH', ARGV[2], 'released')
+        return 1
+        """;
+
+    /// <summary>KEYS: lock. ARGV: owner, lease ms. Returns 1, or 0 if the lock is no longer <c>owner</c>'s.</summary>
+    public const string RenewLock = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>KEYS: value. ARGV: value, comparand, kind (i or f). Returns the value found. Integers compare as
+    /// text, exactly; doubles as numbers.</summary>
+    public const string CompareExchange = """
+        local current = redis.call('GET', KEYS[1]) or '0'
+        local same
+        if ARGV[3] == 'i' then same = current == ARGV[2] else same = tonumber(current) == tonumber(ARGV[2]) end
+        if same then redis.call('SET', KEYS[1], ARGV[1]) end
+        return current
+        """;
+}

@@ -1,0 +1,22 @@
+using Broker.Transport;
+using Broker.Transport.Redis;
+using Microsoft.Extensions.Logging;
+
+[assembly: BrokerComponent(typeof(RedisTransportFactory))]
+
+namespace Broker.Transport.Redis;
+
+/// <summary>Serves <c>redis://[user:password@]host[:port][/database][?lease=10s&amp;poll=500ms]</c> and <c>rediss://</c>.</summary>
+public sealed class RedisTransportFactory : ITransportFactory
+{
+    public IReadOnlyCollection<string> Schemes { get; } = ["redis", "rediss"];
+
+    public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+    {
+        if (url.Uri.Host.Length == 0)
+        {
+            throw new BrokerUrlException($"'{url.Display}' names no host: use redis://host:6379.");
+        }
+        return new RedisTransport(url, loggerFactory.CreateLogger("Broker.Transport.Redis"));
+    }
+}

@@ -11,8 +11,13 @@ public static class Program
             case ["local", .. var rest]:
                 await LocalBench.RunAsync(Options.Parse(rest));
                 return 0;
+            case ["redis", .. var rest]:
+                await RedisBench.RunAsync(Options.Parse(rest, items: 5_000),
+                    Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379");
+                return 0;
             default:
                 Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 2000] [--runs 20]");
+                Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
                 return 2;
         }
     }
@@ -20,12 +25,14 @@ public static class Program
 
 public sealed record Options(int Repeats, int Items, int Cycles, int Runs)
 {
-    public static Options Parse(string[] args)
+    public static Options Parse(string[] args, int items = 20_000)
     {
-        int Get(string name, int fallback) =>
-            Array.IndexOf(args, "--" + name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
-        return new Options(Get("repeats", 5), Get("items", 20_000), Get("cycles", 2_000), Get("runs", 20));
+        int Get(string name, int fallback) => Text(args, name) is { } text ? int.Parse(text) : fallback;
+        return new Options(Get("repeats", 5), Get("items", items), Get("cycles", 2_000), Get("runs", 20));
     }
+
+    public static string? Text(string[] args, string name) =>
+        Array.IndexOf(args, "--" + name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
 internal static class Report

@@ -336,6 +336,8 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         var configuration = new ConfigurationOptions
         {
             AbortOnConnectFail = false,
+            // Fail at once while disconnected: the retry pipeline owns the waiting, with its bounded backoff.
+            BacklogPolicy = BacklogPolicy.FailFast,
             ConnectTimeout = 5000,
             AsyncTimeout = 5000,
             ClientName = "broker",

@@ -1,6 +1,7 @@
 namespace Broker.Tests.Demo;
 
 using Broker.Tests.Processes;
+using Broker.Tests.Servers;
 
 /// <summary>Each demo subcommand, run as a program on the embedded broker, ends with the line the README promises.</summary>
 [Collection(ProcessCollection.Name)]
@@ -63,5 +64,22 @@ public sealed class DemoTests
         Assert.Equal(1, exitCode);
         Assert.Contains("BrokerUrlException: No installed transport serves 'nats://user:***@127.0.0.1:4222'", errors);
         Assert.DoesNotContain("hunter2", errors);
+    }
+}
+
+/// <summary>The same subcommands with <c>--broker redis://…</c> end with the same lines.</summary>
+[Collection(RedisProcessCollection.Name)]
+public sealed class RedisDemoTests(RedisServer redis)
+{
+    [Theory]
+    [InlineData("all 12 items done", "producer-consumer", "--producers", "2", "--items", "6", "--consumers", "2")]
+    [InlineData("sold 2 of 2, remaining 0", "tickets", "--buyers", "4", "--tickets", "2")]
+    [InlineData("final value 100 expected 100", "counter", "--processes", "4", "--increments", "25")]
+    [InlineData("lifecycle ok", "lifecycle")]
+    public async Task A_subcommand_on_Redis_ends_as_it_does_on_the_local_broker(string lastLine, params string[] args)
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync([.. args, "--broker", redis.Url]);
+        Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
+        Assert.Equal(lastLine, lines[^1]);
     }
 }

@@ -222,7 +222,22 @@ public sealed class LockScope : IAsyncDisposable, IDisposable
     internal static async ValueTask<bool> Succeeded(ValueTask<LockLease?> acquiring) =>
         await acquiring.ConfigureAwait(false) is not null;
 
-    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _released, 1) == 0 ? _lock.ReleaseAsync(CancellationToken.None) : default;
+    /// <summary>Releases the lock. A lock already lost (<see cref="HandleLost"/> fired) has nothing to release, and
+    /// ending its scope is not an error; an explicit <c>Release</c> of it still raises.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 1)
+        {
+            return;
+        }
+        try
+        {
+            await _lock.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LockNotOwnedException) when (HandleLost.IsCancellationRequested)
+        {
+        }
+    }
 
     public void Dispose() => Sync.Run(DisposeAsync());
 }

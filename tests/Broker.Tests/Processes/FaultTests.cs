@@ -2,51 +2,12 @@ namespace Broker.Tests.Processes;
 
 using Broker;
 
-/// <summary>Faults done for real: children killed with SIGKILL mid-task, a lock holder killed, a parent killed, and
-/// many start/join cycles checked for zombies and leaked descriptors.</summary>
+/// <summary>The launcher's faults, done for real: a parent killed with SIGKILL, and many start/join cycles checked
+/// for zombies and leaked descriptors. Transport faults are in <see cref="TransportProcessTests"/>.</summary>
 [Collection(ProcessCollection.Name)]
 public sealed class FaultTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    [Fact]
-    public async Task A_consumer_killed_mid_task_loses_nothing_and_Join_returns()
-    {
-        var queue = new JoinableQueue<string>();
-        var taken = new Value<int>(0);
-        var done = new Queue<string>();
-        await queue.PutAsync("job-1");
-        await queue.PutAsync("job-2");
-
-        await using var victim = new Process(Targets.TakeAndHang, queue, taken);
-        await victim.StartAsync();
-        await Eventually.TrueAsync(async () => await taken.GetAsync() == 1, "the victim to take an item");
-        victim.Kill();
-        await victim.JoinAsync(Patience);
-        Assert.Equal(-9, victim.ExitCode);
-
-        await using var survivor = new Process(Targets.Consume, queue, done) { Daemon = true };
-        await survivor.StartAsync();
-        Assert.True(await queue.JoinAsync(Patience), "Join returns once the redelivered item is done");
-        var finished = new[] { await done.GetAsync(Patience), await done.GetAsync(Patience) };
-        Assert.Equal(["job-1", "job-2"], finished.Order());
-    }
-
-    [Fact]
-    public async Task A_lock_whose_holder_is_killed_is_freed()
-    {
-        var @lock = new Lock();
-        var held = new Value<int>(0);
-        await using var holder = new Process(Targets.HoldAndHang, @lock, held);
-        await holder.StartAsync();
-        await Eventually.TrueAsync(async () => await held.GetAsync() == 1, "the child to hold the lock");
-        Assert.False(await @lock.AcquireAsync(TimeSpan.Zero));
-
-        holder.Kill();
-
-        Assert.True(await @lock.AcquireAsync(Patience));
-        await @lock.ReleaseAsync();
-    }
 
     [Fact]
     public async Task Daemon_children_end_within_a_second_of_their_parent_being_killed()

@@ -74,19 +74,6 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task Handles_passed_as_arguments_reach_the_same_queues()
-    {
-        var inbox = new Queue<string>();
-        var outbox = new Queue<string>();
-        await using var child = new Process(Targets.Echo, inbox, outbox) { Name = "echoer" };
-        await child.StartAsync();
-        await inbox.PutAsync("hello");
-        Assert.Equal($"hello from echoer, child of pid {Environment.ProcessId}", await outbox.GetAsync(Patience));
-        await child.JoinAsync(Patience);
-        Assert.Equal(0, child.ExitCode);
-    }
-
-    [Fact]
     public async Task A_subclass_runs_its_Run_with_its_properties()
     {
         var outbox = new Queue<string>();

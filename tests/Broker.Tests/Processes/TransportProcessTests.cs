@@ -1,0 +1,84 @@
+namespace Broker.Tests.Processes;
+
+using Broker;
+
+/// <summary>Real child processes on one transport, written once: handles reach the same objects in a child, and what
+/// a SIGKILLed child held comes back (at once where the broker sees the connection drop, when the lease ends where
+/// it cannot). One subclass per transport.</summary>
+public abstract class TransportProcessTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    protected BrokerContext Broker { get; private set; } = null!;
+
+    /// <summary>How long a live holder is checked to keep its lock: several lease lengths where locks have leases.</summary>
+    protected virtual TimeSpan HeldCheck => TimeSpan.Zero;
+
+    protected abstract BrokerContext Connect();
+
+    public Task InitializeAsync()
+    {
+        Broker = Connect();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+
+    [Fact]
+    public async Task Handles_passed_as_arguments_reach_the_same_queues()
+    {
+        var inbox = new Queue<string>(broker: Broker);
+        var outbox = new Queue<string>(broker: Broker);
+        await using var child = new Process(Targets.Echo, inbox, outbox) { Name = "echoer", Broker = Broker };
+        await child.StartAsync();
+        await inbox.PutAsync("hello");
+        Assert.Equal($"hello from echoer, child of pid {Environment.ProcessId}", await outbox.GetAsync(Patience));
+        await child.JoinAsync(Patience);
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_consumer_killed_mid_task_loses_nothing_and_Join_returns()
+    {
+        var queue = new JoinableQueue<string>(broker: Broker);
+        var taken = new Value<int>(0, broker: Broker);
+        var done = new Queue<string>(broker: Broker);
+        await queue.PutAsync("job-1");
+        await queue.PutAsync("job-2");
+
+        await using var victim = new Process(Targets.TakeAndHang, queue, taken) { Broker = Broker };
+        await victim.StartAsync();
+        await Eventually.TrueAsync(async () => await taken.GetAsync() == 1, "the victim to take an item");
+        victim.Kill();
+        await victim.JoinAsync(Patience);
+        Assert.Equal(-9, victim.ExitCode);
+
+        await using var survivor = new Process(Targets.Consume, queue, done) { Daemon = true, Broker = Broker };
+        await survivor.StartAsync();
+        Assert.True(await queue.JoinAsync(Patience), "Join returns once the redelivered item is done");
+        var finished = new[] { await done.GetAsync(Patience), await done.GetAsync(Patience) };
+        Assert.Equal(["job-1", "job-2"], finished.Order());
+    }
+
+    [Fact]
+    public async Task A_lock_whose_holder_is_killed_is_freed()
+    {
+        var @lock = new Lock(broker: Broker);
+        var held = new Value<int>(0, broker: Broker);
+        await using var holder = new Process(Targets.HoldAndHang, @lock, held) { Broker = Broker };
+        await holder.StartAsync();
+        await Eventually.TrueAsync(async () => await held.GetAsync() == 1, "the child to hold the lock");
+        Assert.False(await @lock.AcquireAsync(HeldCheck), "a live holder keeps its lock");
+
+        holder.Kill();
+
+        Assert.True(await @lock.AcquireAsync(Patience));
+        await @lock.ReleaseAsync();
+    }
+}
+
+[Collection(ProcessCollection.Name)]
+public sealed class LocalProcessTests : TransportProcessTests
+{
+    protected override BrokerContext Connect() => BrokerContext.Connect("local://");
+}

@@ -12,6 +12,8 @@ public static class Program
         ["tickets"] = Tickets.Run,
         ["counter"] = Counter.Run,
         ["lifecycle"] = Lifecycle.Run,
+        ["pool-map"] = Pools.Map,
+        ["pool-apply"] = Pools.Apply,
     };
 
     public static int Main(string[] args)

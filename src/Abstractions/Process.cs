@@ -214,22 +214,7 @@ public class Process : IAsyncDisposable, IDisposable
         {
             return 0;
         }
-        var result = _method.Invoke(_instance, BindingFlags.DoNotWrapExceptions, binder: null, _args, culture: null);
-        return result switch
-        {
-            int code => code,
-            Task<int> task => task.GetAwaiter().GetResult(),
-            ValueTask<int> task => task.AsTask().GetAwaiter().GetResult(),
-            Task task => Completed(task),
-            ValueTask task => Completed(task.AsTask()),
-            _ => 0,
-        };
-
-        static int Completed(Task task)
-        {
-            task.GetAwaiter().GetResult();
-            return 0;
-        }
+        return Invocation.Run(_method, _instance, _args) is int code ? code : 0;
     }
 
     private ProcessSpec Describe()

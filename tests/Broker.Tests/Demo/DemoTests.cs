@@ -57,6 +57,27 @@ public sealed class DemoTests
         Assert.Contains("at Demo.Lifecycle.Fail", errors);
     }
 
+    [Theory]
+    [InlineData("1")]
+    [InlineData("3")]
+    public async Task Pool_map_prints_the_squares(string chunksize)
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--n", "10", "--chunksize", chunksize, "--processes", "2");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
+    }
+
+    [Fact]
+    public async Task Pool_apply_shows_a_callback_and_a_worker_exception()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply");
+        Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
+        Assert.Contains("callback: square(7) = 49", lines);
+        Assert.Contains("apply_async(divide, 1, 0).get() raised System.DivideByZeroException: Attempted to divide by zero.", lines);
+        Assert.Contains("error callback: System.DivideByZeroException: Attempted to divide by zero.", lines);
+        Assert.Equal("pool-apply ok", lines[^1]);
+    }
+
     [Fact]
     public async Task An_unknown_broker_scheme_fails_with_a_clear_message_and_no_password()
     {
@@ -76,6 +97,8 @@ public sealed class RedisDemoTests(RedisServer redis)
     [InlineData("sold 2 of 2, remaining 0", "tickets", "--buyers", "4", "--tickets", "2")]
     [InlineData("final value 100 expected 100", "counter", "--processes", "4", "--increments", "25")]
     [InlineData("lifecycle ok", "lifecycle")]
+    [InlineData("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", "pool-map")]
+    [InlineData("pool-apply ok", "pool-apply")]
     public async Task A_subcommand_on_Redis_ends_as_it_does_on_the_local_broker(string lastLine, params string[] args)
     {
         var (exitCode, lines, errors) = await DemoRunner.RunAsync([.. args, "--broker", redis.Url]);

@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+
+namespace Broker;
+
+/// <summary>The pending result of a pool task, Python's <c>AsyncResult</c>, and awaitable as a <see cref="Task{T}"/>.</summary>
+public sealed class AsyncResult<T>
+{
+    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal AsyncResult(Action<T>? callback, Action<Exception>? errorCallback)
+    {
+        if (callback is not null || errorCallback is not null)
+        {
+            _completion.Task.ContinueWith(done =>
+            {
+                if (done.IsCompletedSuccessfully)
+                {
+                    callback?.Invoke(done.Result);
+                }
+                else
+                {
+                    errorCallback?.Invoke(done.Exception!.InnerException!);
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    public Task<T> Task => _completion.Task;
+
+    public TaskAwaiter<T> GetAwaiter() => _completion.Task.GetAwaiter();
+
+    /// <summary>Python's <c>get(timeout=None)</c>: the result, or the task's exception.</summary>
+    /// <exception cref="TimeoutException">No result within <paramref name="timeout"/>.</exception>
+    /// <exception cref="RemoteTaskException">The task raised in its worker.</exception>
+    public T Get(TimeSpan? timeout = null) =>
+        Wait(timeout) ? _completion.Task.GetAwaiter().GetResult() : throw new TimeoutException($"The pool task gave no result within {timeout}.");
+
+    /// <summary>Python's <c>wait(timeout=None)</c>: whether the result is ready.</summary>
+    public bool Wait(TimeSpan? timeout = null)
+    {
+        try
+        {
+            return _completion.Task.Wait(Timeouts.From(timeout));
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
+
+    public bool Ready() => _completion.Task.IsCompleted;
+
+    /// <summary>Python's <c>successful()</c>.</summary>
+    /// <exception cref="InvalidOperationException">The result is not ready (Python's ValueError).</exception>
+    public bool Successful() =>
+        Ready() ? _completion.Task.IsCompletedSuccessfully : throw new InvalidOperationException("The pool task has not finished.");
+
+    internal void Complete(T value) => _completion.TrySetResult(value);
+
+    internal void Fail(Exception error) => _completion.TrySetException(error);
+}

@@ -1,0 +1,419 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.Json;
+using Broker.Pools;
+using Broker.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace Broker;
+
+/// <summary>A pool of worker processes, like <c>multiprocessing.Pool</c>: <see cref="Apply"/>, <see cref="ApplyAsync"/>,
+/// <see cref="Map"/>, <see cref="Imap"/>, <see cref="ImapUnordered"/>, <see cref="Starmap"/>. Tasks go through a
+/// <see cref="JoinableQueue{T}"/> on the broker, so a worker killed mid-task never hangs the pool: its task is
+/// delivered again to another worker, and the pool starts a replacement. Workers run only methods marked
+/// <see cref="PoolTaskAttribute"/>.</summary>
+public sealed class Pool : IAsyncDisposable, IDisposable
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    private readonly BrokerContext _broker;
+    private readonly JoinableQueue<PoolTask> _tasks;
+    private readonly Queue<PoolResult> _results;
+    private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
+    private readonly List<Process> _workers = [];
+    private readonly System.Threading.Lock _gate = new();
+    private readonly Func<Process> _newWorker;
+    private readonly CancellationTokenSource _stopSupervising = new();
+    private readonly CancellationTokenSource _stopCollecting = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _collecting;
+    private readonly Task _supervising;
+    private long _lastId;
+    private State _state;
+
+    /// <param name="processes">Worker processes; <see cref="Environment.ProcessorCount"/> by default.</param>
+    /// <param name="initializer">A static method each worker runs once before its first task.</param>
+    /// <param name="initargs">The initializer's arguments.</param>
+    /// <param name="maxTasksPerChild">Tasks a worker runs before it is replaced by a fresh one; 0 (the default) for no limit.</param>
+    /// <param name="broker">The broker the tasks go through; <see cref="BrokerContext.Default"/> by default.</param>
+    public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0, BrokerContext? broker = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTasksPerChild);
+        Processes = processes ?? Environment.ProcessorCount;
+        ArgumentOutOfRangeException.ThrowIfLessThan(Processes, 1, nameof(processes));
+        _broker = broker ?? BrokerContext.Default;
+        _tasks = new JoinableQueue<PoolTask>(broker: _broker);
+        _results = new Queue<PoolResult>(broker: _broker);
+        var call = initializer is null ? null : Call(initializer, initargs ?? []);
+        var started = 0;
+        _newWorker = () => new Process(PoolWorker.Serve, _tasks, maxTasksPerChild, call)
+        {
+            Name = $"PoolWorker-{Interlocked.Increment(ref started)}",
+            Daemon = true,
+            Broker = _broker,
+        };
+        for (var i = 0; i < Processes; i++)
+        {
+            var worker = _newWorker();
+            worker.Start();
+            _workers.Add(worker);
+        }
+        _collecting = CollectAsync();
+        _supervising = SuperviseAsync();
+    }
+
+    private enum State
+    {
+        Running,
+        Closed,
+        Terminated,
+    }
+
+    public int Processes { get; }
+
+    /// <summary>Runs <paramref name="func"/> in a worker; Python's <c>apply_async</c>.</summary>
+    public AsyncResult<TResult> ApplyAsync<TResult>(Delegate func, object?[] args, Action<TResult>? callback = null, Action<Exception>? errorCallback = null)
+    {
+        var result = new AsyncResult<TResult>(callback, errorCallback);
+        var method = func.Method;
+        Submit(method, [ArgumentList(method, args)], reply => Deliver(result, reply, values => Value<TResult>(method, values[0])));
+        return result;
+    }
+
+    /// <summary>Runs <paramref name="func"/> in a worker and waits for its result; Python's <c>apply</c>.</summary>
+    /// <exception cref="RemoteTaskException">The task raised in its worker.</exception>
+    public TResult Apply<TResult>(Delegate func, params object?[] args) => ApplyAsync<TResult>(func, args).Get();
+
+    /// <summary>Applies <paramref name="func"/> to every item, in chunks of <paramref name="chunksize"/> (by default
+    /// the items spread in four chunks per worker, as Python does); the results keep the items' order.</summary>
+    public AsyncResult<List<TResult>> MapAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null,
+        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
+        StarmapAsync<TResult>(func, items.Select(item => new object?[] { item }), chunksize, callback, errorCallback);
+
+    /// <summary>Python's <c>map</c>.</summary>
+    public List<TResult> Map<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null) =>
+        MapAsync(func, items, chunksize).Get();
+
+    /// <summary>Like <see cref="MapAsync"/>, each item being the list of <paramref name="func"/>'s arguments.</summary>
+    public AsyncResult<List<TResult>> StarmapAsync<TResult>(Delegate func, IEnumerable<object?[]> argumentLists, int? chunksize = null,
+        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null)
+    {
+        var result = new AsyncResult<List<TResult>>(callback, errorCallback);
+        var chunks = Chunks(func.Method, argumentLists, chunksize ?? DefaultChunkSize(argumentLists));
+        var values = new TResult[chunks.Sum(c => c.Length)];
+        var left = chunks.Count;
+        if (left == 0)
+        {
+            result.Complete([]);
+        }
+        var offset = 0;
+        foreach (var chunk in chunks)
+        {
+            var start = offset;
+            offset += chunk.Length;
+            Submit(func.Method, chunk, reply => Deliver(result, reply, chunkValues =>
+            {
+                for (var i = 0; i < chunkValues.Length; i++)
+                {
+                    values[start + i] = Value<TResult>(func.Method, chunkValues[i]);
+                }
+                return Interlocked.Decrement(ref left) == 0 ? values.ToList() : null;
+            }));
+        }
+        return result;
+    }
+
+    /// <summary>Python's <c>starmap</c>.</summary>
+    public List<TResult> Starmap<TResult>(Delegate func, IEnumerable<object?[]> argumentLists, int? chunksize = null) =>
+        StarmapAsync<TResult>(func, argumentLists, chunksize).Get();
+
+    /// <summary>Python's <c>imap</c>: results in the items' order, each as soon as it and those before it are in.</summary>
+    public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
+    {
+        var chunks = SubmitChunks(func, items, chunksize);
+        return chunks.SelectMany(chunk => chunk.Get());
+    }
+
+    /// <summary>Python's <c>imap_unordered</c>: results as they come.</summary>
+    public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
+    {
+        var finished = new BlockingCollection<AsyncResult<List<TResult>>>();
+        var count = SubmitChunks(func, items, chunksize, finished.Add).Count;
+        return Enumerable.Range(0, count).SelectMany(_ => finished.Take().Get());
+    }
+
+    /// <summary>No more tasks; Python's <c>close</c>. Workers end once the queued tasks are done (<see cref="Join"/>).</summary>
+    public void Close()
+    {
+        lock (_gate)
+        {
+            if (_state == State.Running)
+            {
+                _state = State.Closed;
+            }
+        }
+    }
+
+    /// <summary>Waits for every task, then for the workers to end; Python's <c>join</c>, after <see cref="Close"/>.</summary>
+    /// <exception cref="InvalidOperationException">The pool is still running.</exception>
+    public async ValueTask JoinAsync(CancellationToken cancellationToken = default)
+    {
+        State state;
+        lock (_gate)
+        {
+            state = _state;
+        }
+        if (state == State.Running)
+        {
+            throw new InvalidOperationException("Close or Terminate the pool before joining it.");
+        }
+        if (state == State.Closed)
+        {
+            await _tasks.JoinAsync(null, cancellationToken).ConfigureAwait(false);
+            // Every task is done and answered; wait until the collector has handed every answer over.
+            if (_pending.IsEmpty)
+            {
+                _drained.TrySetResult();
+            }
+            await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _stopSupervising.CancelAsync().ConfigureAwait(false);
+            await _supervising.ConfigureAwait(false);
+            foreach (var _ in Workers())
+            {
+                await _tasks.PutAsync(new PoolTask(0, null, null, null, Stop: true), null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        foreach (var worker in Workers())
+        {
+            await worker.JoinAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+        await _stopCollecting.CancelAsync().ConfigureAwait(false);
+        await _collecting.ConfigureAwait(false);
+    }
+
+    /// <summary>Python's <c>join</c>.</summary>
+    public void Join() => Sync.Run(JoinAsync());
+
+    /// <summary>Stops the workers at once; unfinished tasks fail with <see cref="BrokerException"/>. Python's <c>terminate</c>.</summary>
+    public void Terminate()
+    {
+        lock (_gate)
+        {
+            if (_state == State.Terminated)
+            {
+                return;
+            }
+            _state = State.Terminated;
+        }
+        _stopSupervising.Cancel();
+        _supervising.GetAwaiter().GetResult();
+        foreach (var worker in Workers())
+        {
+            worker.Terminate();
+        }
+        foreach (var worker in Workers())
+        {
+            if (!worker.Join(StopGrace))
+            {
+                worker.Kill();
+                worker.Join();
+            }
+        }
+        foreach (var id in _pending.Keys)
+        {
+            if (_pending.TryRemove(id, out var pending))
+            {
+                pending(new PoolResult(id, null, new RemoteError(nameof(BrokerException), "The pool was terminated before the task finished.", null)));
+            }
+        }
+        _stopCollecting.Cancel();
+    }
+
+    /// <summary>Terminates the pool, as leaving Python's <c>with Pool() as p:</c> does.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return default;
+    }
+
+    public void Dispose()
+    {
+        Terminate();
+        _collecting.GetAwaiter().GetResult();
+        foreach (var worker in Workers())
+        {
+            worker.Close();
+        }
+        _stopSupervising.Dispose();
+        _stopCollecting.Dispose();
+    }
+
+    private bool IsRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state == State.Running;
+            }
+        }
+    }
+
+    private List<Process> Workers()
+    {
+        lock (_gate)
+        {
+            return [.. _workers];
+        }
+    }
+
+    private List<AsyncResult<List<TResult>>> SubmitChunks<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize,
+        Action<AsyncResult<List<TResult>>>? whenDone = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
+        return Chunks(func.Method, items.Select(item => new object?[] { item }), chunksize).Select(chunk =>
+        {
+            var result = new AsyncResult<List<TResult>>(null, null);
+            if (whenDone is not null)
+            {
+                result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
+            }
+            Submit(func.Method, chunk, reply => Deliver(result, reply, values => values.Select(v => Value<TResult>(func.Method, v)).ToList()));
+            return result;
+        }).ToList();
+    }
+
+    private List<JsonElement[][]> Chunks(MethodInfo method, IEnumerable<object?[]> argumentLists, int chunksize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
+        return argumentLists.Select(args => ArgumentList(method, args)).Chunk(chunksize).ToList();
+    }
+
+    private int DefaultChunkSize(IEnumerable<object?[]> argumentLists)
+    {
+        var count = argumentLists.TryGetNonEnumeratedCount(out var known) ? known : argumentLists.Count();
+        return Math.Max(1, (count + Processes * 4 - 1) / (Processes * 4));
+    }
+
+    private JsonElement[] ArgumentList(MethodInfo method, object?[] args)
+    {
+        PoolTargets.Check(method);
+        var parameters = method.GetParameters();
+        if (parameters.Length != args.Length)
+        {
+            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but {args.Length} were given.", nameof(args));
+        }
+        return parameters.Select((p, i) => _broker.Serializer.ToElement(args[i], p.ParameterType, $"argument {i} ('{p.Name}') of {method.Name}")).ToArray();
+    }
+
+    private TResult Value<TResult>(MethodInfo method, JsonElement value) =>
+        (TResult)_broker.Serializer.FromElement(value, typeof(TResult), $"the result of {method.Name}")!;
+
+    private void Submit(MethodInfo method, JsonElement[][] chunk, Action<PoolResult> onResult)
+    {
+        lock (_gate)
+        {
+            if (_state != State.Running)
+            {
+                throw new InvalidOperationException($"The pool is {_state.ToString().ToLowerInvariant()}: it takes no more tasks.");
+            }
+        }
+        var id = Interlocked.Increment(ref _lastId);
+        _pending[id] = onResult;
+        _tasks.Put(new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name));
+    }
+
+    /// <summary>Completes <paramref name="result"/> from a reply: with the error, or with what
+    /// <paramref name="read"/> makes of the values (null while other chunks are still out).</summary>
+    private static void Deliver<T>(AsyncResult<T> result, PoolResult reply, Func<JsonElement[], T?> read)
+    {
+        if (reply.Error is { } error)
+        {
+            result.Fail(error.ToException());
+            return;
+        }
+        try
+        {
+            if (read(reply.Values!) is { } value)
+            {
+                result.Complete(value);
+            }
+        }
+        catch (BrokerSerializationException e)
+        {
+            result.Fail(e);
+        }
+    }
+
+    private async Task CollectAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var reply = await _results.GetAsync(null, _stopCollecting.Token).ConfigureAwait(false);
+                // A task run twice (its first worker died after replying) answers twice: the first answer stands.
+                if (_pending.TryRemove(reply.Id, out var pending))
+                {
+                    pending(reply);
+                }
+                if (_pending.IsEmpty && !IsRunning)
+                {
+                    _drained.TrySetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Replaces a worker that ended while the pool runs: killed, crashed, or done with its
+    /// <c>maxTasksPerChild</c>. Its unfinished task is delivered again by the queue.</summary>
+    private async Task SuperviseAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var workers = Workers();
+                var ended = await Task.WhenAny(workers.Select(w => w.JoinAsync(null, _stopSupervising.Token).AsTask())).ConfigureAwait(false);
+                await ended.ConfigureAwait(false);
+                lock (_gate)
+                {
+                    if (_state != State.Running && _state != State.Closed)
+                    {
+                        return;
+                    }
+                    foreach (var worker in _workers.Where(w => w.ExitCode is not null).ToList())
+                    {
+                        if (worker.ExitCode != 0)
+                        {
+                            _broker.Logger.LogWarning("Pool worker {Worker} (pid {Pid}) ended with exit code {ExitCode}; starting another",
+                                worker.Name, worker.Pid, worker.ExitCode);
+                        }
+                        worker.Close();
+                        _workers.Remove(worker);
+                        var replacement = _newWorker();
+                        replacement.Start();
+                        _workers.Add(replacement);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private PoolCall Call(Delegate initializer, object?[] args)
+    {
+        var method = initializer.Method;
+        var parameters = method.GetParameters();
+        if (parameters.Length != args.Length)
+        {
+            throw new ArgumentException($"The initializer {method.Name} takes {parameters.Length} argument(s), but {args.Length} were given.", nameof(args));
+        }
+        return new PoolCall(TargetReference.Of(method, initializer.Target),
+            parameters.Select((p, i) => _broker.Serializer.ToElement(args[i], p.ParameterType, $"argument {i} of the initializer")).ToArray());
+    }
+}

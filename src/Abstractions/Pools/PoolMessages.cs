@@ -1,0 +1,75 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Broker.Pools;
+
+/// <summary>One unit of pool work: a chunk of argument lists for one target, and where to send the results.
+/// <see cref="Stop"/> tells the worker that takes it to end.</summary>
+internal sealed record PoolTask(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("target")] string? Target,
+    [property: JsonPropertyName("chunk")] JsonElement[][]? Chunk,
+    [property: JsonPropertyName("replyTo")] string? ReplyTo,
+    [property: JsonPropertyName("stop")] bool Stop = false);
+
+/// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it.</summary>
+internal sealed record PoolResult(
+    [property: JsonPropertyName("id")] long Id,
+    [property: JsonPropertyName("values")] JsonElement[]? Values,
+    [property: JsonPropertyName("error")] RemoteError? Error);
+
+internal sealed record RemoteError(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("stack")] string? Stack)
+{
+    public static RemoteError From(Exception e) => new(e.GetType().FullName ?? e.GetType().Name, e.Message, e.StackTrace);
+
+    public RemoteTaskException ToException() => new(Type, Message, Stack);
+}
+
+/// <summary>How a task names its target (<c>assembly|type|method</c>), and the rule that only methods marked
+/// <see cref="PoolTaskAttribute"/> may run.</summary>
+internal static class PoolTargets
+{
+    public static string Name(MethodInfo method)
+    {
+        Check(method);
+        return $"{method.DeclaringType!.Assembly.GetName().Name}|{method.DeclaringType.FullName}|{method.Name}";
+    }
+
+    /// <summary>Finds a marked method by name; anything else is refused with the reason.</summary>
+    public static MethodInfo Resolve(string name)
+    {
+        var parts = name.Split('|');
+        if (parts.Length != 3)
+        {
+            throw new PoolTaskRefusedException($"'{name}' does not name a pool task.");
+        }
+        Type? type;
+        try
+        {
+            type = Assembly.Load(parts[0]).GetType(parts[1]);
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            type = null;
+        }
+        var method = type?.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)
+            .SingleOrDefault(m => m.Name == parts[2] && m.IsDefined(typeof(PoolTaskAttribute)));
+        return method ?? throw new PoolTaskRefusedException($"'{name}' is not a [PoolTask] method of this worker program.");
+    }
+
+    public static void Check(MethodInfo method)
+    {
+        if (!method.IsStatic || !method.IsDefined(typeof(PoolTaskAttribute)))
+        {
+            throw new ArgumentException(
+                $"{method.DeclaringType?.Name}.{method.Name} is not a static method marked [PoolTask]: a pool runs only those, " +
+                "since a task could otherwise name any method of the worker program.", nameof(method));
+        }
+    }
+}
+
+internal sealed class PoolTaskRefusedException(string message) : Exception(message);

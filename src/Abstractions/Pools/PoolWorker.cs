@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Broker.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace Broker.Pools;
+
+/// <summary>What a pool worker process runs: take a task, run each argument list of its chunk, send the results (or
+/// the error) to the caller, then mark the task done. A worker killed mid-task never marks it done, so the queue
+/// delivers it again to another worker. The reply goes before the mark, so a task may run twice but never be lost;
+/// the caller keeps the first answer.</summary>
+internal static class PoolWorker
+{
+    /// <param name="tasks">The pool's task queue.</param>
+    /// <param name="maxTasks">Tasks to run before ending, so that the pool starts a fresh worker; 0 for no limit.</param>
+    /// <param name="initializer">Run once before the first task, as Python's <c>initializer</c>.</param>
+    public static void Serve(JoinableQueue<PoolTask> tasks, int maxTasks, PoolCall? initializer)
+    {
+        var broker = tasks.Broker;
+        if (initializer is not null)
+        {
+            var method = initializer.Target.Resolve();
+            Invocation.Run(method, null, Arguments(broker, method, initializer.Args));
+        }
+        for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
+        {
+            var task = tasks.Get();
+            if (task.Stop)
+            {
+                tasks.TaskDone();
+                return;
+            }
+            new Queue<PoolResult>(name: task.ReplyTo, broker: broker).Put(Run(tasks, task));
+            tasks.TaskDone();
+        }
+    }
+
+    private static PoolResult Run(JoinableQueue<PoolTask> tasks, PoolTask task)
+    {
+        var broker = tasks.Broker;
+        try
+        {
+            var method = PoolTargets.Resolve(task.Target ?? "");
+            var resultType = Invocation.ResultType(method);
+            var values = task.Chunk!.Select(args =>
+            {
+                var result = Invocation.Run(method, null, Arguments(broker, method, args));
+                return broker.Serializer.ToElement(result, resultType ?? typeof(object), $"the result of {method.Name}");
+            }).ToArray();
+            return new PoolResult(task.Id, values, null);
+        }
+        catch (PoolTaskRefusedException e)
+        {
+            var body = broker.Serializer.Serialize(task, "a refused task");
+            tasks.DeadLetters.Put(new DeadLetter(tasks.Name, e.Message, body, DateTimeOffset.UtcNow));
+            broker.Logger.LogWarning("Refused a task of pool queue {Queue} and dead-lettered it: {Reason}", tasks.Name, e.Message);
+            return new PoolResult(task.Id, null, new RemoteError(nameof(PoolTaskRefusedException), e.Message, null));
+        }
+        catch (Exception e)
+        {
+            return new PoolResult(task.Id, null, RemoteError.From(e));
+        }
+    }
+
+    private static object?[] Arguments(BrokerContext broker, System.Reflection.MethodInfo method, JsonElement[] args)
+    {
+        var parameters = method.GetParameters();
+        if (parameters.Length != args.Length)
+        {
+            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has {args.Length}.");
+        }
+        return parameters.Select((p, i) => broker.Serializer.FromElement(args[i], p.ParameterType, $"argument {i} ('{p.Name}') of {method.Name}")).ToArray();
+    }
+}
+
+/// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>
+internal sealed record PoolCall(
+    [property: System.Text.Json.Serialization.JsonPropertyName("target")] TargetReference Target,
+    [property: System.Text.Json.Serialization.JsonPropertyName("args")] JsonElement[] Args);

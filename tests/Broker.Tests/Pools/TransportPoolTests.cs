@@ -1,0 +1,175 @@
+namespace Broker.Tests.Pools;
+
+using Broker;
+using Broker.Pools;
+using Broker.Tests.Processes;
+using Broker.Tests.Servers;
+
+/// <summary>multiprocessing.Pool's behaviour, written once, with real worker processes on each transport.</summary>
+public abstract class TransportPoolTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    protected BrokerContext Broker { get; private set; } = null!;
+
+    protected abstract BrokerContext Connect();
+
+    public Task InitializeAsync()
+    {
+        Broker = Connect();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Broker.DisposeAsync();
+
+    [Fact]
+    public async Task Map_keeps_the_order_of_the_items_whatever_the_chunk_size()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        var expected = new[] { 1, 4, 9, 16, 25, 36, 49, 64, 81, 100 };
+        Assert.Equal(expected, pool.Map(Tasks.Square, Enumerable.Range(1, 10), chunksize: 1));
+        Assert.Equal(expected, pool.Map(Tasks.Square, Enumerable.Range(1, 10)));
+        Assert.Equal(expected, await pool.MapAsync(Tasks.Square, Enumerable.Range(1, 10), chunksize: 3));
+        Assert.Empty(pool.Map(Tasks.Square, Array.Empty<int>()));
+    }
+
+    [Fact]
+    public async Task Apply_and_ApplyAsync_return_results_and_call_back()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        Assert.Equal(5, pool.Apply<int>(Tasks.Add, 2, 3));
+        var called = new TaskCompletionSource<string>();
+        var result = pool.ApplyAsync<string>(Tasks.Echo, ["hi"], callback: called.SetResult);
+        Assert.Equal("hi", await result);
+        Assert.Equal("hi", await called.Task.WaitAsync(Patience));
+        Assert.True(result.Ready());
+        Assert.True(result.Successful());
+    }
+
+    [Fact]
+    public async Task A_task_exception_reaches_the_caller_with_the_remote_type_message_and_stack()
+    {
+        await using var pool = new Pool(1, broker: Broker);
+        var failed = new TaskCompletionSource<Exception>();
+        var result = pool.ApplyAsync<int>(Tasks.Fail, ["boom"], errorCallback: failed.SetResult);
+        var error = Assert.Throws<RemoteTaskException>(() => result.Get(Patience));
+        Assert.Equal("System.InvalidOperationException", error.RemoteType);
+        Assert.Equal("boom", error.RemoteMessage);
+        Assert.Contains("Tasks.Fail", error.RemoteStackTrace);
+        Assert.Same(error, await failed.Task.WaitAsync(Patience));
+        Assert.False(result.Successful());
+        Assert.Equal(9, pool.Apply<int>(Tasks.Square, 3));
+    }
+
+    [Fact]
+    public async Task Imap_yields_in_order_and_ImapUnordered_yields_everything()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        Assert.Equal([1, 4, 9, 16, 25], pool.Imap(Tasks.Square, Enumerable.Range(1, 5)).ToList());
+        Assert.Equal([1, 4, 9, 16, 25], pool.ImapUnordered(Tasks.Square, Enumerable.Range(1, 5), chunksize: 2).Order().ToList());
+    }
+
+    [Fact]
+    public async Task Starmap_spreads_each_argument_list()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        Assert.Equal([3, 7, 11], pool.Starmap<int>(Tasks.Add, [[1, 2], [3, 4], [5, 6]]));
+    }
+
+    [Fact]
+    public async Task A_method_not_marked_PoolTask_is_refused_at_the_call()
+    {
+        await using var pool = new Pool(1, broker: Broker);
+        var error = Assert.Throws<ArgumentException>(() => pool.Map(Tasks.NotMarked, [1]));
+        Assert.Contains("[PoolTask]", error.Message);
+    }
+
+    [Fact]
+    public async Task A_worker_refuses_and_dead_letters_a_task_naming_an_unmarked_method()
+    {
+        var tasks = new JoinableQueue<PoolTask>(broker: Broker);
+        var replies = new Queue<PoolResult>(broker: Broker);
+        var forged = $"{typeof(Tasks).Assembly.GetName().Name}|{typeof(Tasks).FullName}|{nameof(Tasks.NotMarked)}";
+        await tasks.PutAsync(new PoolTask(1, forged, [[System.Text.Json.JsonSerializer.SerializeToElement(1)]], replies.Name));
+        await tasks.PutAsync(new PoolTask(0, null, null, null, Stop: true));
+
+        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };
+        await worker.StartAsync();
+
+        var reply = await replies.GetAsync(Patience);
+        Assert.Null(reply.Values);
+        Assert.Contains("is not a [PoolTask] method", reply.Error!.Message);
+        var letter = await tasks.DeadLetters.GetAsync(Patience);
+        Assert.Contains("NotMarked", letter.Reason);
+        Assert.True(await worker.JoinAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_worker_killed_mid_task_never_hangs_the_pool_its_task_runs_on_another()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        var attempts = new Value<int>(0, broker: Broker);
+        var firstPid = new Value<int>(0, broker: Broker);
+        var result = pool.ApplyAsync<string>(Tasks.SurviveOneKill, [attempts, firstPid]);
+        await Eventually.TrueAsync(async () => await firstPid.GetAsync() != 0, "the first attempt to start");
+
+        System.Diagnostics.Process.GetProcessById(await firstPid.GetAsync()).Kill();
+
+        Assert.Equal("done on a second worker", result.Get(Patience));
+        Assert.Equal(2, await attempts.GetAsync());
+        Assert.Equal(16, pool.Apply<int>(Tasks.Square, 4));
+    }
+
+    [Fact]
+    public async Task Terminate_fails_the_tasks_in_flight_and_ends_the_workers()
+    {
+        var pool = new Pool(1, broker: Broker);
+        var hanging = pool.ApplyAsync<int>(Tasks.Hang, [0]);
+        Assert.False(hanging.Wait(TimeSpan.FromMilliseconds(300)));
+        pool.Terminate();
+        var error = Assert.Throws<RemoteTaskException>(() => hanging.Get(Patience));
+        Assert.Contains("terminated", error.Message);
+        Assert.Throws<InvalidOperationException>(() => pool.Apply<int>(Tasks.Square, 1));
+        await pool.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MaxTasksPerChild_replaces_each_worker_after_its_tasks()
+    {
+        await using var pool = new Pool(2, maxTasksPerChild: 1, broker: Broker);
+        var pids = pool.Map(Tasks.Pid, Enumerable.Range(0, 4), chunksize: 1);
+        Assert.Equal(4, pids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task The_initializer_runs_in_each_worker_before_its_tasks()
+    {
+        await using var pool = new Pool(1, initializer: Tasks.Initialize, initargs: ["hello"], broker: Broker);
+        Assert.Equal("hello", pool.Apply<string>(Tasks.Greeting));
+    }
+
+    [Fact]
+    public async Task Close_then_Join_finishes_the_queued_tasks_and_ends_the_workers()
+    {
+        var pool = new Pool(2, broker: Broker);
+        var results = Enumerable.Range(1, 6).Select(i => pool.ApplyAsync<int>(Tasks.Square, [i])).ToList();
+        pool.Close();
+        Assert.Throws<InvalidOperationException>(() => pool.Apply<int>(Tasks.Square, 1));
+        await pool.JoinAsync();
+        Assert.All(results, r => Assert.True(r.Ready()));
+        Assert.Equal([1, 4, 9, 16, 25, 36], results.Select(r => r.Get()));
+        await pool.DisposeAsync();
+    }
+}
+
+[Collection(ProcessCollection.Name)]
+public sealed class LocalPoolTests : TransportPoolTests
+{
+    protected override BrokerContext Connect() => BrokerContext.Connect("local://");
+}
+
+[Collection(RedisProcessCollection.Name)]
+public sealed class RedisPoolTests(RedisServer redis) : TransportPoolTests
+{
+    protected override BrokerContext Connect() => BrokerContext.Connect(redis.ShortLeaseUrl);
+}

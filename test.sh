@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Broker. On a fresh Debian machine with the .NET SDK it installs and starts what the tests
-# need: a redis-server on 127.0.0.1, unless BROKER_TEST_REDIS names one. A server the tests cannot reach fails them.
+# need: a redis-server on 127.0.0.1, unless BROKER_TEST_REDIS names one (a server the tests cannot reach fails
+# them), and docker-compose, which checks docker-compose.yml offline.
 # Prints "N passed, N failed" as its last line and exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +27,8 @@ install_packages() {
   $sudo apt-get update -qq -o DPkg::Lock::Timeout=300
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" >/dev/null
 }
+
+command -v docker-compose >/dev/null || install_packages docker-compose
 
 port_is_free() { ! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

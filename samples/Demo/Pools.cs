@@ -10,13 +10,7 @@ public static class Pools
     {
         var n = args.Number("n", 10);
         var chunksize = args.Number("chunksize", 1);
-        var processes = args.Number("processes", 2);
-        if (processes == 0)
-        {
-            Console.Error.WriteLine("--processes 0 (remote worker hosts only) comes with the worker fleet; give 1 or more.");
-            return 2;
-        }
-        using var pool = new Pool(processes);
+        using var pool = Open(args);
         var squares = pool.Map(Square, Enumerable.Range(1, n), chunksize == 0 ? null : chunksize);
         Console.WriteLine($"[{string.Join(", ", squares)}]");
         return 0;
@@ -24,7 +18,7 @@ public static class Pools
 
     public static int Apply(Arguments args)
     {
-        using var pool = new Pool(args.Number("processes", 2));
+        using var pool = Open(args);
         var done = new ManualResetEventSlim();
         var result = pool.ApplyAsync<int>(Square, [7], callback: value =>
         {
@@ -54,6 +48,30 @@ public static class Pools
         Console.WriteLine("pool-apply ok");
         return 0;
     }
+
+    /// <summary>Serves pool <c>--pool NAME</c> with <c>--processes K</c> workers until SIGTERM or Ctrl-C: this program
+    /// in worker mode, as the containers of docker-compose.yml run it.</summary>
+    public static int Serve(Arguments args)
+    {
+        var name = args.Text("pool") ?? throw new FormatException("worker needs --pool NAME.");
+        using var stopping = new CancellationTokenSource();
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+        Console.WriteLine($"serving pool {name} with {args.Number("processes", 2)} workers");
+        Pool.ServeAsync(name, args.Number("processes", 2), broker: BrokerContext.Default, cancellationToken: stopping.Token).GetAwaiter().GetResult();
+        Console.WriteLine($"stopped serving pool {name}");
+        return 0;
+
+        void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+    }
+
+    /// <summary>A pool of <c>--processes</c> local workers (2 by default); with <c>--pool NAME</c>, one that the worker
+    /// hosts serving NAME share, and with <c>--processes 0</c> one that uses only them.</summary>
+    private static Pool Open(Arguments args) => new(args.Number("processes", 2), name: args.Text("pool"));
 
     [PoolTask]
     public static int Square(int x) => x * x;

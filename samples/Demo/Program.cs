@@ -14,6 +14,7 @@ public static class Program
         ["lifecycle"] = Lifecycle.Run,
         ["pool-map"] = Pools.Map,
         ["pool-apply"] = Pools.Apply,
+        ["worker"] = Pools.Serve,
     };
 
     public static int Main(string[] args)
@@ -41,7 +42,7 @@ public static class Program
             }
             return command(arguments);
         }
-        catch (BrokerException e)
+        catch (Exception e) when (e is BrokerException or ArgumentException or FormatException)
         {
             Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
             return 1;

@@ -66,6 +66,18 @@ public sealed class BrokerContext : IAsyncDisposable
 
     internal IValueBackend Values => _values.Value;
 
+    /// <summary>Disposes the default context if this process created it; a child does so as it exits, so that what it
+    /// held goes back to the broker at once.</summary>
+    internal static ValueTask DisposeDefaultAsync()
+    {
+        BrokerContext? created;
+        lock (s_defaultGate)
+        {
+            created = s_default;
+        }
+        return created?.DisposeAsync() ?? default;
+    }
+
     /// <summary>Sets the process-wide default before anything uses it, as <c>multiprocessing.set_start_method</c>
     /// is called once at start-up.</summary>
     /// <exception cref="InvalidOperationException">The default is already in use with another URL.</exception>

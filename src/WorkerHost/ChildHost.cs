@@ -24,17 +24,24 @@ internal static class ChildHost
         var spec = ProcessSpec.FromJson(line);
         WatchLifeline(input, spec.Daemon);
         // The runtime's own SIGTERM handling exits without running shutdown handlers; Python's children run none
-        // either, but ours close their broker connections and terminate their own daemon children first.
+        // either, but ours give back what they hold on the broker (a pool task in flight, a lock) and terminate their
+        // own daemon children first.
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
-            ThreadPool.QueueUserWorkItem(_ => Environment.Exit(TerminatedExitCode));
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                CloseBroker();
+                Environment.Exit(TerminatedExitCode);
+            });
         });
         var exitCode = ChildRuntime.Run(spec, Console.Error);
         Console.Out.Flush();
-        BrokerContext.Default.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        CloseBroker();
         return exitCode;
     }
+
+    private static void CloseBroker() => BrokerContext.DisposeDefaultAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
 
     /// <summary>The parent holds the other end of standard input; the kernel closes it when the parent ends, even by
     /// SIGKILL. A daemon child then ends at once, as the .NET runtime cannot tie a child's life to its parent's.</summary>

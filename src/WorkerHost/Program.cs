@@ -1,10 +1,82 @@
+using Broker;
 using Broker.WorkerHost;
+using Microsoft.Extensions.Logging;
 
+TaskAssemblies.Resolve();
 if (args is [ChildHost.Flag])
 {
     return ChildHost.Run();
 }
+return await HostCommand.RunAsync(args);
 
-Console.Error.WriteLine($"usage: Broker.WorkerHost {ChildHost.Flag}");
-Console.Error.WriteLine("  Runs one child process for Broker's launcher, which writes the process spec to standard input.");
-return 2;
+/// <summary><c>Broker.WorkerHost --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...</c>:
+/// serves a pool with K worker processes until SIGTERM or Ctrl-C, then gives back the tasks in flight.</summary>
+internal static class HostCommand
+{
+    private const string Usage =
+        "usage: Broker.WorkerHost --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...\n" +
+        "  Serves pool NAME with K worker processes (default: the number of cores). Workers run the [PoolTask] methods\n" +
+        "  of the assemblies given with --assembly. SIGTERM or Ctrl-C stops it; unfinished tasks go back to the queue.\n" +
+        "  The broker may also come from BROKER_URL.";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        string? url = Environment.GetEnvironmentVariable(BrokerContext.UrlVariable), pool = null;
+        int? processes = null;
+        var maxTasks = 0;
+        var assemblies = new List<string>();
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                var value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--broker": url = value; break;
+                    case "--pool": pool = value; break;
+                    case "--processes": processes = Count(args[i], value); break;
+                    case "--max-tasks-per-child": maxTasks = Count(args[i], value); break;
+                    case "--assembly": assemblies.Add(value); break;
+                    default: throw new FormatException($"Unknown option {args[i]}.");
+                }
+                i++;
+            }
+            if (pool is null || url is null)
+            {
+                throw new FormatException("--pool and --broker (or BROKER_URL) are required.");
+            }
+            TaskAssemblies.Add(assemblies);
+        }
+        catch (Exception e) when (e is FormatException or FileNotFoundException)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        using var logging = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true));
+        using var stopping = new CancellationTokenSource();
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+        try
+        {
+            await using var broker = BrokerContext.Configure(url, new BrokerOptions { LoggerFactory = logging });
+            await Pool.ServeAsync(pool, processes, maxTasks, broker, stopping.Token);
+            return 0;
+        }
+        catch (BrokerException e)
+        {
+            Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
+            return 1;
+        }
+
+        void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+    }
+
+    private static int Count(string option, string value) =>
+        int.TryParse(value, out var count) && count >= 0 ? count : throw new FormatException($"{option} takes a whole number, not '{value}'.");
+}

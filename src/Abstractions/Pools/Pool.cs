@@ -34,14 +34,22 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <param name="initializer">A static method each worker runs once before its first task.</param>
     /// <param name="initargs">The initializer's arguments.</param>
     /// <param name="maxTasksPerChild">Tasks a worker runs before it is replaced by a fresh one; 0 (the default) for no limit.</param>
+    /// <param name="name">A pool that worker hosts on other machines serve too (see <see cref="ServeAsync"/>); its
+    /// tasks go to the queue <c>pool.{name}.tasks</c>. A unique, private pool by default.</param>
     /// <param name="broker">The broker the tasks go through; <see cref="BrokerContext.Default"/> by default.</param>
-    public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0, BrokerContext? broker = null)
+    /// <remarks>With <paramref name="processes"/> 0 and a <paramref name="name"/>, the pool starts no worker of its
+    /// own and its tasks run on the worker hosts serving that name.</remarks>
+    public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0, string? name = null, BrokerContext? broker = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTasksPerChild);
         Processes = processes ?? Environment.ProcessorCount;
-        ArgumentOutOfRangeException.ThrowIfLessThan(Processes, 1, nameof(processes));
+        ArgumentOutOfRangeException.ThrowIfNegative(Processes, nameof(processes));
+        if (Processes == 0 && name is null)
+        {
+            throw new ArgumentException("A pool with no processes of its own runs its tasks on worker hosts: give the name of the pool they serve.", nameof(processes));
+        }
         _broker = broker ?? BrokerContext.Default;
-        _tasks = new JoinableQueue<PoolTask>(broker: _broker);
+        _tasks = new JoinableQueue<PoolTask>(name: name is null ? null : TaskQueueName(name), broker: _broker);
         _results = new Queue<PoolResult>(broker: _broker);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
@@ -58,7 +66,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             _workers.Add(worker);
         }
         _collecting = CollectAsync();
-        _supervising = SuperviseAsync();
+        _supervising = Processes == 0 ? Task.CompletedTask : SuperviseAsync();
     }
 
     private enum State
@@ -68,7 +76,42 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         Terminated,
     }
 
+    /// <summary>The worker processes this pool starts itself (0 when worker hosts serve it).</summary>
     public int Processes { get; }
+
+    /// <summary>Serves the named pool with <paramref name="processes"/> worker processes of this machine until
+    /// <paramref name="cancellationToken"/> fires: what a worker host in a container runs. Workers that end are
+    /// replaced, and each replacement is logged with the exit code; the count alive is logged every
+    /// <see cref="HealthInterval"/>. On cancellation the workers get SIGTERM and give back the tasks they had not
+    /// finished, which other workers then run.</summary>
+    public static async Task ServeAsync(string name, int? processes = null, int maxTasksPerChild = 0, BrokerContext? broker = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (processes is 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(processes), "A worker host serves with one worker process or more.");
+        }
+        await using var pool = new Pool(processes, maxTasksPerChild: maxTasksPerChild, name: name, broker: broker);
+        pool._broker.Logger.LogInformation("Serving pool {Pool} with {Processes} worker processes on {Broker}", name, pool.Processes, pool._broker.Url);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(HealthInterval, cancellationToken).ConfigureAwait(false);
+                var workers = pool.Workers();
+                pool._broker.Logger.LogInformation("Pool {Pool}: {Alive} of {Processes} workers alive (pids {Pids})",
+                    name, workers.Count(w => w.IsAlive), pool.Processes, string.Join(", ", workers.Select(w => w.Pid)));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            pool._broker.Logger.LogInformation("Stopping pool {Pool}: its workers give back their unfinished tasks", name);
+        }
+    }
+
+    /// <summary>How often <see cref="ServeAsync"/> logs its workers' health: 30 seconds.</summary>
+    public static TimeSpan HealthInterval { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <paramref name="func"/> in a worker; Python's <c>apply_async</c>.</summary>
     public AsyncResult<TResult> ApplyAsync<TResult>(Delegate func, object?[] args, Action<TResult>? callback = null, Action<Exception>? errorCallback = null)
@@ -257,6 +300,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             }
         }
     }
+
+    private static string TaskQueueName(string pool) => $"pool.{pool}.tasks";
 
     private List<Process> Workers()
     {

@@ -2,24 +2,17 @@ namespace Broker.Tests.Demo;
 
 using System.Diagnostics;
 
-/// <summary>Runs samples/Demo as a user would, built in the same configuration as these tests.</summary>
+/// <summary>Runs the repository's programs (samples/Demo, src/WorkerHost) as a user would, built in the same
+/// configuration as these tests.</summary>
 internal static class DemoRunner
 {
-    private static readonly string DemoDll = Path.GetFullPath(Path.Combine(
-        AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "Demo", "bin",
-        Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!), "net10.0", "Demo.dll"));
+    public static readonly string DemoDll = Built("samples/Demo", "Demo.dll");
+
+    public static readonly string WorkerHostDll = Built("src/WorkerHost", "Broker.WorkerHost.dll");
 
     public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args)
     {
-        Assert.True(File.Exists(DemoDll), $"The demo is not built at {DemoDll}.");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(DemoDll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        info.Environment.Remove(BrokerContext.UrlVariable);
-        using var process = Process.Start(info)!;
+        using var process = Start(DemoDll, args);
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -27,4 +20,22 @@ internal static class DemoRunner
         var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return (process.ExitCode, lines, await errors);
     }
+
+    /// <summary>Starts <paramref name="dll"/> with its output redirected; the caller reads or drains it.</summary>
+    public static Process Start(string dll, params string[] args)
+    {
+        Assert.True(File.Exists(dll), $"{dll} is not built.");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment.Remove(BrokerContext.UrlVariable);
+        return Process.Start(info)!;
+    }
+
+    private static string Built(string project, string file) => Path.GetFullPath(Path.Combine(
+        AppContext.BaseDirectory, "..", "..", "..", "..", "..", project, "bin",
+        Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!), "net10.0", file));
 }

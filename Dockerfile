@@ -1,0 +1,15 @@
+# The worker host, and the demo that feeds it: one image, two programs.
+#   docker build -t broker .
+# The worker host serves a pool with the [PoolTask] methods of the assemblies given with --assembly:
+#   docker run broker --broker redis://redis:6379 --pool demo --processes 2 --assembly /app/demo/Demo.dll
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/WorkerHost -c Release -o /app/host \
+ && dotnet publish samples/Demo -c Release -o /app/demo
+
+FROM mcr.microsoft.com/dotnet/runtime:10.0
+COPY --from=build /app /app
+# Worker processes are children of the host; it reaps them and passes SIGTERM on, so it runs as PID 1 directly.
+ENTRYPOINT ["dotnet", "/app/host/Broker.WorkerHost.dll"]
+CMD ["--pool", "demo", "--assembly", "/app/demo/Demo.dll"]

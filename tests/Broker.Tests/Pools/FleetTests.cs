@@ -1,0 +1,88 @@
+namespace Broker.Tests.Pools;
+
+using System.Diagnostics;
+using Broker;
+using Broker.Tests.Demo;
+using Broker.Tests.Processes;
+using Broker.Tests.Servers;
+using Process = System.Diagnostics.Process;
+
+/// <summary>Worker hosts as separate programs serving one named pool on Redis, and clients that use only them: the
+/// user's program in worker mode (Demo worker) beside the Broker.WorkerHost program given the user's assembly.</summary>
+[Collection(RedisProcessCollection.Name)]
+public sealed class FleetTests(RedisServer redis) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly List<Process> _hosts = [];
+    private readonly string _pool = $"fleet-{Guid.NewGuid():N}";
+    private BrokerContext _broker = null!;
+
+    public Task InitializeAsync()
+    {
+        _broker = BrokerContext.Connect(redis.ShortLeaseUrl);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts.Where(h => !h.HasExited))
+        {
+            host.Kill(entireProcessTree: true);
+            await host.WaitForExitAsync();
+        }
+        await _broker.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Two_worker_hosts_serve_a_client_that_has_no_workers_of_its_own()
+    {
+        StartHost(DemoRunner.DemoDll, "worker", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1");
+        StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", DemoRunner.DemoDll);
+
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "0", "--n", "10");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
+
+        (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "0");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("pool-apply ok", lines[^1]);
+    }
+
+    [Fact]
+    public async Task A_worker_host_stopped_with_SIGTERM_gives_back_its_task_in_flight_to_another_host()
+    {
+        var testAssembly = typeof(Tasks).Assembly.Location;
+        var first = StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
+        await using var client = new Pool(0, name: _pool, broker: _broker);
+        var attempts = new Value<int>(0, broker: _broker);
+        var firstPid = new Value<int>(0, broker: _broker);
+        var result = client.ApplyAsync<string>(Tasks.SurviveOneKill, [attempts, firstPid]);
+        await Eventually.TrueAsync(async () => await firstPid.GetAsync() != 0, "the first host to start the task", Patience);
+
+        StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
+        Assert.Equal(0, Signal(first.Id, "TERM"));
+
+        Assert.Equal("done on a second worker", result.Get(Patience));
+        Assert.Equal(2, await attempts.GetAsync());
+        await first.WaitForExitAsync().WaitAsync(Patience);
+        Assert.Equal(0, first.ExitCode);
+    }
+
+    private Process StartHost(string dll, params string[] args)
+    {
+        var host = DemoRunner.Start(dll, args);
+        host.OutputDataReceived += (_, _) => { };
+        host.ErrorDataReceived += (_, _) => { };
+        host.BeginOutputReadLine();
+        host.BeginErrorReadLine();
+        _hosts.Add(host);
+        return host;
+    }
+
+    private static int Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString()])!;
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+}

@@ -12,7 +12,7 @@ public static class LocalBench
 {
     public static async Task RunAsync(Options options)
     {
-        var python = RunPython(options);
+        var python = Python.Run("python3", "local.py", [options.Repeats, options.Items, options.Cycles, options.Runs]);
         Console.WriteLine($"local transport vs Python multiprocessing, median of {options.Repeats} runs, {Environment.ProcessorCount} cores");
 
         var queue = await MedianAsync(options.Repeats, () => QueueRateAsync(options.Items));
@@ -154,27 +154,5 @@ public static class LocalBench
 
     public static void Nothing()
     {
-    }
-
-    private static Dictionary<string, double> RunPython(Options options)
-    {
-        var script = Path.Combine(AppContext.BaseDirectory, "python", "local.py");
-        var info = new ProcessStartInfo("python3") { RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(script)! };
-        foreach (var arg in new object[] { script, options.Repeats, options.Items, options.Cycles, options.Runs })
-        {
-            info.ArgumentList.Add(Convert.ToString(arg, CultureInfo.InvariantCulture)!);
-        }
-        using var python = System.Diagnostics.Process.Start(info)!;
-        var output = python.StandardOutput.ReadToEnd();
-        python.WaitForExit();
-        if (python.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"python3 {script} failed with exit code {python.ExitCode}.");
-        }
-        var results = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split(' '))
-            .ToDictionary(parts => parts[0], parts => double.Parse(parts[1], CultureInfo.InvariantCulture));
-        results["version"] = 0;
-        return results;
     }
 }

@@ -31,6 +31,7 @@ internal static class ChildHost
             context.Cancel = true;
             ThreadPool.QueueUserWorkItem(_ =>
             {
+                ChildRuntime.Terminating();
                 CloseBroker();
                 Environment.Exit(TerminatedExitCode);
             });

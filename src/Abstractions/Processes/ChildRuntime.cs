@@ -4,6 +4,12 @@ namespace Broker.Processes;
 /// turning the outcome into the exit code Python would give.</summary>
 internal static class ChildRuntime
 {
+    private static volatile bool s_terminating;
+
+    /// <summary>Set when SIGTERM is shutting the child down: what the target raises from then on (its broker closing
+    /// under it) is the shutdown, not a crash, and is not printed.</summary>
+    public static void Terminating() => s_terminating = true;
+
     public static int Run(ProcessSpec spec, TextWriter stderr)
     {
         Process process;
@@ -20,6 +26,10 @@ internal static class ChildRuntime
         try
         {
             return process.RunForExitCode();
+        }
+        catch (Exception) when (s_terminating)
+        {
+            return 1;
         }
         catch (Exception e)
         {

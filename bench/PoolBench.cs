@@ -1,0 +1,118 @@
+namespace Broker.Bench;
+
+using System.Diagnostics;
+using System.Globalization;
+using Broker;
+using Process = Broker.Process;
+
+/// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
+/// default), and a fleet on Redis (a worker host with 2 workers, a client with none) against Celery 5 doing the same
+/// trivial tasks with results through the same Redis. Medians of the repeats.</summary>
+public static class PoolBench
+{
+    public static async Task RunAsync(Options options, string redisUrl)
+    {
+        var python = Python.Run("python3", "pool.py", [options.Repeats, options.Items]);
+        Console.WriteLine($"Pool(2): Broker local vs Python multiprocessing, median of {options.Repeats} runs of {options.Items} tasks");
+        await using (var pool = new Pool(2))
+        {
+            Apply(pool, 1_000); // fresh workers run cold code at first: warm them as Python's are warm
+            Report.Rate("Pool.ApplyAsync", "tasks/s", Median(options, () => Apply(pool, options.Items)), python["apply"], "python");
+            Report.Rate("Pool.Map, chunksize 1", "items/s", Median(options, () => Map(pool, options.Items, 1)), python["map1"], "python");
+            Report.Rate("Pool.Map, default chunksize", "items/s", Median(options, () => Map(pool, options.Items, null)), python["map"], "python");
+        }
+
+        var fleetTasks = options.Items / 2;
+        Console.WriteLine($"Fleet on {redisUrl}: a worker host with 2 workers, a client with none, vs Celery 5; {fleetTasks} tasks with results");
+        await using var redis = BrokerContext.Connect(redisUrl);
+        var name = $"bench-{Guid.NewGuid():N}";
+        using var stopHost = new CancellationTokenSource();
+        var host = Pool.ServeAsync(name, 2, broker: redis, cancellationToken: stopHost.Token);
+        await using (var client = new Pool(0, name: name, broker: redis))
+        {
+            Apply(client, 1_000); // warm the host's workers
+            var broker = Median(options, () => Apply(client, fleetTasks));
+            var celery = Celery(options, redisUrl, fleetTasks);
+            Report.Rate("Fleet ApplyAsync + result (vs Celery)", "tasks/s", broker, celery, "celery");
+        }
+        stopHost.Cancel();
+        await host;
+    }
+
+    [PoolTask]
+    public static int Square(int x) => x * x;
+
+    private static double Apply(Pool pool, int n)
+    {
+        var clock = Stopwatch.StartNew();
+        var results = Enumerable.Range(0, n).Select(i => pool.ApplyAsync<int>(Square, [i])).ToList();
+        results.ForEach(r => r.Get());
+        return n / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Map(Pool pool, int n, int? chunksize)
+    {
+        var clock = Stopwatch.StartNew();
+        pool.Map(Square, Enumerable.Range(0, n), chunksize);
+        return n / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(Options options, Func<double> measure) =>
+        Report.Median(Enumerable.Range(0, options.Repeats).Select(_ => measure()).ToList());
+
+    /// <summary>Starts a Celery worker (2 prefork processes) on the same Redis, runs the client, stops the worker.</summary>
+    private static double Celery(Options options, string redisUrl, int tasks)
+    {
+        var scripts = Path.Combine(AppContext.BaseDirectory, "python");
+        var database = $"{redisUrl.TrimEnd('/')}/1";
+        var worker = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = scripts, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "-m", "celery", "-A", "celery_bench", "worker", "--concurrency", "2", "--pool", "prefork", "--loglevel", "WARNING" })
+        {
+            worker.ArgumentList.Add(arg);
+        }
+        worker.Environment["BENCH_REDIS"] = database;
+        using var running = System.Diagnostics.Process.Start(worker)!;
+        running.OutputDataReceived += (_, _) => { };
+        running.ErrorDataReceived += (_, _) => { };
+        running.BeginOutputReadLine();
+        running.BeginErrorReadLine();
+        try
+        {
+            return Python.Run("/usr/bin/python3", "celery_bench.py", [options.Repeats, tasks], new() { ["BENCH_REDIS"] = database })["celery"];
+        }
+        finally
+        {
+            running.Kill(entireProcessTree: true);
+            running.WaitForExit();
+        }
+    }
+}
+
+/// <summary>Runs one of the bench's Python scripts and reads its "case value" lines.</summary>
+internal static class Python
+{
+    public static Dictionary<string, double> Run(string python, string script, object[] args, Dictionary<string, string>? environment = null)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "python", script);
+        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(path)! };
+        info.ArgumentList.Add(path);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(Convert.ToString(arg, CultureInfo.InvariantCulture)!);
+        }
+        foreach (var (key, value) in environment ?? [])
+        {
+            info.Environment[key] = value;
+        }
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{python} {script} failed with exit code {process.ExitCode}.");
+        }
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' '))
+            .ToDictionary(parts => parts[0], parts => double.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+}

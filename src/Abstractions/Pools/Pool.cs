@@ -364,7 +364,23 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         var id = Interlocked.Increment(ref _lastId);
         _pending[id] = onResult;
-        _tasks.Put(new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name));
+        // Like Python's apply_async, submitting does not wait for the broker; a put that fails fails its result.
+        _ = PutAsync(id, new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name));
+    }
+
+    private async Task PutAsync(long id, PoolTask task)
+    {
+        try
+        {
+            await _tasks.PutAsync(task).ConfigureAwait(false);
+        }
+        catch (BrokerException e)
+        {
+            if (_pending.TryRemove(id, out var pending))
+            {
+                pending(new PoolResult(id, null, RemoteError.From(e)));
+            }
+        }
     }
 
     /// <summary>Completes <paramref name="result"/> from a reply: with the error, or with what

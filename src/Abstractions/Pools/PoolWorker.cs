@@ -13,7 +13,7 @@ internal static class PoolWorker
     /// <param name="tasks">The pool's task queue.</param>
     /// <param name="maxTasks">Tasks to run before ending, so that the pool starts a fresh worker; 0 for no limit.</param>
     /// <param name="initializer">Run once before the first task, as Python's <c>initializer</c>.</param>
-    public static void Serve(JoinableQueue<PoolTask> tasks, int maxTasks, PoolCall? initializer)
+    public static async Task Serve(JoinableQueue<PoolTask> tasks, int maxTasks, PoolCall? initializer)
     {
         var broker = tasks.Broker;
         if (initializer is not null)
@@ -21,17 +21,22 @@ internal static class PoolWorker
             var method = initializer.Target.Resolve();
             Invocation.Run(method, null, Arguments(broker, method, initializer.Args));
         }
+        // The mark of one task travels with the get of the next: one connection keeps them in order, so the broker
+        // has the mark before it hands out the next task, and no round trip waits for it alone.
+        var marking = Task.CompletedTask;
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
-            var task = tasks.Get();
+            var task = await tasks.GetAsync().ConfigureAwait(false);
+            await marking.ConfigureAwait(false);
             if (task.Stop)
             {
-                tasks.TaskDone();
+                await tasks.TaskDoneAsync().ConfigureAwait(false);
                 return;
             }
-            new Queue<PoolResult>(name: task.ReplyTo, broker: broker).Put(Run(tasks, task));
-            tasks.TaskDone();
+            await new Queue<PoolResult>(name: task.ReplyTo, broker: broker).PutAsync(Run(tasks, task)).ConfigureAwait(false);
+            marking = tasks.TaskDoneAsync().AsTask();
         }
+        await marking.ConfigureAwait(false);
     }
 
     private static PoolResult Run(JoinableQueue<PoolTask> tasks, PoolTask task)

@@ -6,21 +6,10 @@ using Broker.Tests.Processes;
 using Broker.Tests.Servers;
 
 /// <summary>multiprocessing.Pool's behaviour, written once, with real worker processes on each transport.</summary>
-public abstract class TransportPoolTests : IAsyncLifetime
+public abstract class TransportPoolTests : TransportTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    protected BrokerContext Broker { get; private set; } = null!;
-
-    protected abstract BrokerContext Connect();
-
-    public Task InitializeAsync()
-    {
-        Broker = Connect();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
 
     [Fact]
     public async Task Map_keeps_the_order_of_the_items_whatever_the_chunk_size()

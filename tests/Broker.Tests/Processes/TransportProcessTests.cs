@@ -5,24 +5,12 @@ using Broker;
 /// <summary>Real child processes on one transport, written once: handles reach the same objects in a child, and what
 /// a SIGKILLed child held comes back (at once where the broker sees the connection drop, when the lease ends where
 /// it cannot). One subclass per transport.</summary>
-public abstract class TransportProcessTests : IAsyncLifetime
+public abstract class TransportProcessTests : TransportTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    protected BrokerContext Broker { get; private set; } = null!;
-
     /// <summary>How long a live holder is checked to keep its lock: several lease lengths where locks have leases.</summary>
     protected virtual TimeSpan HeldCheck => TimeSpan.Zero;
-
-    protected abstract BrokerContext Connect();
-
-    public Task InitializeAsync()
-    {
-        Broker = Connect();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await Broker.DisposeAsync();
 
     [Fact]
     public async Task Handles_passed_as_arguments_reach_the_same_queues()

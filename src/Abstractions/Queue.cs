@@ -62,7 +62,11 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/> (null: without limit).</summary>
     /// <exception cref="QueueEmptyException">No item came within the timeout.</exception>
-    public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        (await TakeAsync(timeout, cancellationToken).ConfigureAwait(false)).Item;
+
+    /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered).</summary>
+    private protected async ValueTask<(T Item, Delivery Delivery)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var limit = Timeouts.From(timeout);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
@@ -83,7 +87,7 @@ public class Queue<T> : BrokerHandle
                 continue;
             }
             OnTaken(delivery);
-            return item;
+            return (item, delivery);
         }
     }
 
@@ -178,6 +182,14 @@ public sealed class JoinableQueue<T> : Queue<T>
 
     /// <summary>Python's <c>task_done()</c>.</summary>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
+
+    /// <summary>Takes an item with the number of its delivery: more than 1 when consumers took it before and ended
+    /// without marking it done.</summary>
+    internal async ValueTask<(T Item, int Attempt)> GetWithAttemptAsync(CancellationToken cancellationToken = default)
+    {
+        var (item, delivery) = await TakeAsync(null, cancellationToken).ConfigureAwait(false);
+        return (item, delivery.Attempt);
+    }
 
     /// <summary>Waits until every item put, by any process, has been marked done; false if
     /// <paramref name="timeout"/> passed first.</summary>

@@ -57,8 +57,9 @@ internal sealed class QueueState(string name, int maxSize)
     public string Name { get; } = name;
     public int MaxSize { get; } = maxSize;
 
-    /// <summary>Items given back by a client that ended before acknowledging them; served first.</summary>
-    public System.Collections.Generic.Queue<byte[]> Returned { get; } = new();
+    /// <summary>Items given back by a client that ended before acknowledging them, with how often each was
+    /// delivered; served first.</summary>
+    public System.Collections.Generic.Queue<(byte[] Body, int Attempts)> Returned { get; } = new();
     public System.Collections.Generic.Queue<byte[]> Items { get; } = new();
     public long Unacknowledged { get; set; }
     public LinkedList<Waiter<Delivery?>> Getters { get; } = new();
@@ -68,7 +69,17 @@ internal sealed class QueueState(string name, int maxSize)
     public int Count => Returned.Count + Items.Count;
     public bool HasRoom => MaxSize == 0 || Count < MaxSize;
 
-    public bool TryTake(out byte[] body) => Returned.TryDequeue(out body!) || Items.TryDequeue(out body!);
+    /// <summary>Takes the next item and the number of this delivery.</summary>
+    public bool TryTake(out byte[] body, out int attempt)
+    {
+        if (Returned.TryDequeue(out var returned))
+        {
+            (body, attempt) = (returned.Body, returned.Attempts + 1);
+            return true;
+        }
+        attempt = 1;
+        return Items.TryDequeue(out body!);
+    }
 
     /// <summary>Moves items to waiting getters, waiting puts into freed room, and wakes joiners when nothing is
     /// left unfinished. Called under the broker's lock after every change.</summary>
@@ -78,10 +89,10 @@ internal sealed class QueueState(string name, int maxSize)
         do
         {
             moved = false;
-            while (Getters.First is { } getter && TryTake(out var body))
+            while (Getters.First is { } getter && TryTake(out var body, out var attempt))
             {
                 getter.Value.Detach();
-                getter.Value.TrySetResult(getter.Value.Session.Deliver(this, body, (bool)getter.Value.State!));
+                getter.Value.TrySetResult(getter.Value.Session.Deliver(this, body, attempt, (bool)getter.Value.State!));
                 moved = true;
             }
             while (Putters.First is { } putter && HasRoom)
@@ -114,7 +125,7 @@ internal sealed class LockState(string name)
 }
 
 /// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement.</summary>
-internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id) : Delivery(queue, body)
+internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id, int attempt) : Delivery(queue, body, attempt)
 {
     public long Id { get; } = id;
 }

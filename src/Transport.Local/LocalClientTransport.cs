@@ -59,8 +59,9 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
             return null;
         }
         var id = reader.Int64();
-        var bodyStart = 1 + 8 + 4;
-        return new LocalDelivery(queue, result.AsMemory(bodyStart), id);
+        var attempt = reader.Int32();
+        const int bodyStart = 1 + 8 + 4 + 4;
+        return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt);
     }
 
     public async ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) =>

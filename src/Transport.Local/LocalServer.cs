@@ -115,6 +115,7 @@ internal sealed class LocalServer : IAsyncDisposable
                             {
                                 w.Byte(1);
                                 w.Int64(item.Id);
+                                w.Int32(item.Attempt);
                                 w.Bytes(item.Body.Span);
                             }
                             else

@@ -7,7 +7,7 @@ namespace Broker.Transport.Local;
 /// death frees its locks and redelivers its unfinished items.</summary>
 internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBackend, IValueBackend
 {
-    private readonly Dictionary<long, (QueueState Queue, byte[] Body)> _unacknowledged = [];
+    private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
     private readonly HashSet<LockState> _held = [];
     private bool _closed;
 
@@ -53,9 +53,9 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
         {
             ThrowIfClosed();
             var state = broker.Queue(queue);
-            if (state.TryTake(out var body))
+            if (state.TryTake(out var body, out var attempt))
             {
-                var delivery = Deliver(state, body, acknowledge);
+                var delivery = Deliver(state, body, attempt, acknowledge);
                 state.Pump();
                 return new(delivery);
             }
@@ -207,7 +207,7 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
             var returned = new HashSet<QueueState>();
             foreach (var (_, taken) in _unacknowledged.OrderBy(pair => pair.Key))
             {
-                taken.Queue.Returned.Enqueue(taken.Body);
+                taken.Queue.Returned.Enqueue((taken.Body, taken.Attempt));
                 taken.Queue.Unacknowledged--;
                 returned.Add(taken.Queue);
             }
@@ -220,16 +220,16 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
     }
 
     /// <summary>Hands an item to this session; under the broker's lock.</summary>
-    internal Delivery Deliver(QueueState queue, byte[] body, bool acknowledge)
+    internal Delivery Deliver(QueueState queue, byte[] body, int attempt, bool acknowledge)
     {
         if (!acknowledge)
         {
-            return new LocalDelivery(queue.Name, body, 0);
+            return new LocalDelivery(queue.Name, body, 0, attempt);
         }
         var id = broker.NextDeliveryId();
-        _unacknowledged[id] = (queue, body);
+        _unacknowledged[id] = (queue, body, attempt);
         queue.Unacknowledged++;
-        return new LocalDelivery(queue.Name, body, id);
+        return new LocalDelivery(queue.Name, body, id, attempt);
     }
 
     private LockLease Grant(LockState state, string owner)

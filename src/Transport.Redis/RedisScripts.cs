@@ -26,7 +26,9 @@ internal static class RedisScripts
 
     /// <summary>KEYS: items, taken, leases, unfinished, ids. ARGV: acknowledge (1/0), lease ms, channel.
     /// First puts back, at the head, the items whose lease ended (their consumer died). Returns nil, or
-    /// {delivery id, body}; the id is 0 for an item taken without acknowledgement.</summary>
+    /// {delivery id, body, attempt}; the id is 0 for an item taken without acknowledgement. A taken item is kept
+    /// as a NUL byte, the number of deliveries so far, then the body (an item's JSON never starts with NUL), so that
+    /// an item put back says how often it was delivered.</summary>
     public const string Get = Now + """
         local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
         for i = #expired, 1, -1 do
@@ -37,15 +39,20 @@ internal static class RedisScripts
         end
         local body = redis.call('LPOP', KEYS[1])
         if not body then return nil end
+        local attempt = 1
+        if string.byte(body, 1) == 0 then
+          attempt = string.byte(body, 2) + 1
+          body = string.sub(body, 3)
+        end
         redis.call('PUBLISH', ARGV[3], 'room')
         if ARGV[1] == '1' then
           local id = redis.call('INCR', KEYS[5])
-          redis.call('HSET', KEYS[2], id, body)
+          redis.call('HSET', KEYS[2], id, string.char(0, math.min(attempt, 255)) .. body)
           redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
-          return {id, body}
+          return {id, body, attempt}
         end
         if redis.call('DECR', KEYS[4]) <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
-        return {0, body}
+        return {0, body, attempt}
         """;
 
     /// <summary>KEYS: taken, leases, unfinished. ARGV: delivery id, channel. Returns the unfinished count left, or

@@ -91,7 +91,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
                 return false;
             }
             var taken = (RedisResult[])result!;
-            delivery = new RedisDelivery(queue, (byte[])taken[1]!, (long)taken[0]);
+            delivery = new RedisDelivery(queue, (byte[])taken[1]!, (long)taken[0], (int)taken[2]);
             return true;
         }, cancellationToken).ConfigureAwait(false);
         if (delivery is { Id: > 0 })
@@ -382,7 +382,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
 }
 
 /// <summary>An item taken from a Redis queue; <see cref="Id"/> names its lease, 0 for an item taken without acknowledgement.</summary>
-internal sealed class RedisDelivery(string queue, byte[] body, long id) : Delivery(queue, body)
+internal sealed class RedisDelivery(string queue, byte[] body, long id, int attempt) : Delivery(queue, body, attempt)
 {
     public long Id { get; } = id;
 }

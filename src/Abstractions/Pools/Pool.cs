@@ -27,6 +27,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _collecting;
     private readonly Task _supervising;
+    private readonly int _maxTaskAttempts;
     private long _lastId;
     private State _state;
 
@@ -34,14 +35,20 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <param name="initializer">A static method each worker runs once before its first task.</param>
     /// <param name="initargs">The initializer's arguments.</param>
     /// <param name="maxTasksPerChild">Tasks a worker runs before it is replaced by a fresh one; 0 (the default) for no limit.</param>
+    /// <param name="maxTaskAttempts">How many times a task runs when the workers running it end before finishing it:
+    /// a worker killed mid-task has its task run again on another, and a task that ends every worker that takes it
+    /// fails with the reason after this many attempts instead of taking workers down for ever. The default is 3.</param>
     /// <param name="name">A pool that worker hosts on other machines serve too (see <see cref="ServeAsync"/>); its
     /// tasks go to the queue <c>pool.{name}.tasks</c>. A unique, private pool by default.</param>
     /// <param name="broker">The broker the tasks go through; <see cref="BrokerContext.Default"/> by default.</param>
     /// <remarks>With <paramref name="processes"/> 0 and a <paramref name="name"/>, the pool starts no worker of its
     /// own and its tasks run on the worker hosts serving that name.</remarks>
-    public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0, string? name = null, BrokerContext? broker = null)
+    public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0,
+        int maxTaskAttempts = 3, string? name = null, BrokerContext? broker = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTasksPerChild);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTaskAttempts, 1);
+        _maxTaskAttempts = maxTaskAttempts;
         Processes = processes ?? Environment.ProcessorCount;
         ArgumentOutOfRangeException.ThrowIfNegative(Processes, nameof(processes));
         if (Processes == 0 && name is null)
@@ -365,7 +372,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         var id = Interlocked.Increment(ref _lastId);
         _pending[id] = onResult;
         // Like Python's apply_async, submitting does not wait for the broker; a put that fails fails its result.
-        _ = PutAsync(id, new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name));
+        _ = PutAsync(id, new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name, MaxAttempts: _maxTaskAttempts));
     }
 
     private async Task PutAsync(long id, PoolTask task)

@@ -11,7 +11,8 @@ internal sealed record PoolTask(
     [property: JsonPropertyName("target")] string? Target,
     [property: JsonPropertyName("chunk")] JsonElement[][]? Chunk,
     [property: JsonPropertyName("replyTo")] string? ReplyTo,
-    [property: JsonPropertyName("stop")] bool Stop = false);
+    [property: JsonPropertyName("stop")] bool Stop = false,
+    [property: JsonPropertyName("maxAttempts")] int MaxAttempts = 1);
 
 /// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it.</summary>
 internal sealed record PoolResult(

@@ -26,17 +26,30 @@ internal static class PoolWorker
         var marking = Task.CompletedTask;
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
-            var task = await tasks.GetAsync().ConfigureAwait(false);
+            var (task, attempt) = await tasks.GetWithAttemptAsync().ConfigureAwait(false);
             await marking.ConfigureAwait(false);
             if (task.Stop)
             {
                 await tasks.TaskDoneAsync().ConfigureAwait(false);
                 return;
             }
-            await new Queue<PoolResult>(name: task.ReplyTo, broker: broker).PutAsync(Run(tasks, task)).ConfigureAwait(false);
+            var result = attempt > task.MaxAttempts ? GiveUp(tasks, task, attempt) : Run(tasks, task);
+            await new Queue<PoolResult>(name: task.ReplyTo, broker: broker).PutAsync(result).ConfigureAwait(false);
             marking = tasks.TaskDoneAsync().AsTask();
         }
         await marking.ConfigureAwait(false);
+    }
+
+    /// <summary>A task whose workers all ended while running it (it killed them, or they crashed): it fails with the
+    /// reason and goes to the dead letters rather than taking down worker after worker for ever.</summary>
+    private static PoolResult GiveUp(JoinableQueue<PoolTask> tasks, PoolTask task, int attempt)
+    {
+        var reason = $"The task was delivered {attempt} times, and each worker that took it ended before finishing it " +
+            $"(killed or crashed); the pool allows {task.MaxAttempts} attempts.";
+        var broker = tasks.Broker;
+        tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason, broker.Serializer.Serialize(task, "a task given up"), DateTimeOffset.UtcNow));
+        broker.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
+        return new PoolResult(task.Id, null, new RemoteError("WorkerLost", reason, null));
     }
 
     private static PoolResult Run(JoinableQueue<PoolTask> tasks, PoolTask task)

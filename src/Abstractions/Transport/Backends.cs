@@ -28,12 +28,16 @@ public interface IQueueBackend
 }
 
 /// <summary>An item taken from a queue. A transport subclasses it to carry what its acknowledgement needs.</summary>
-public class Delivery(string queue, ReadOnlyMemory<byte> body)
+public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1)
 {
     public string Queue { get; } = queue;
 
     /// <summary>The item's bytes, owned by this delivery.</summary>
     public ReadOnlyMemory<byte> Body { get; } = body;
+
+    /// <summary>How many times the item has been delivered, this time included: more than 1 when a consumer that took
+    /// it ended before acknowledging it.</summary>
+    public int Attempt { get; } = attempt;
 }
 
 /// <summary>Mutual-exclusion locks with owners and fencing tokens.</summary>

@@ -167,12 +167,12 @@ public abstract class ConformanceTests : IAsyncLifetime
         await queue.PutAsync("precious");
         var doomed = await PeerAsync();
         var consumer = new JoinableQueue<string>(name: queue.Name, broker: doomed);
-        Assert.Equal("precious", await consumer.GetAsync(Short));
+        Assert.Equal(("precious", 1), await consumer.GetWithAttemptAsync());
         Assert.False(await queue.JoinAsync(Short));
 
         await doomed.DisposeAsync();
 
-        Assert.Equal("precious", await queue.GetAsync(Patience));
+        Assert.Equal(("precious", 2), await queue.GetWithAttemptAsync().AsTask().WaitAsync(Patience));
         await queue.TaskDoneAsync();
         Assert.True(await queue.JoinAsync(Short));
     }

@@ -51,4 +51,12 @@ public static class Tasks
     }
 
     public static int NotMarked(int x) => x;
+
+    /// <summary>A poison task: it kills whichever worker runs it.</summary>
+    [PoolTask]
+    public static int KillOwnWorker(int _)
+    {
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+        return 0;
+    }
 }

@@ -110,6 +110,17 @@ public abstract class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task A_task_that_kills_every_worker_fails_after_its_attempts_and_the_pool_goes_on()
+    {
+        await using var pool = new Pool(2, maxTaskAttempts: 2, broker: Broker);
+        var poisoned = pool.ApplyAsync<int>(Tasks.KillOwnWorker, [0]);
+        var error = Assert.Throws<RemoteTaskException>(() => poisoned.Get(Patience));
+        Assert.Equal("WorkerLost", error.RemoteType);
+        Assert.Contains("delivered 3 times", error.Message);
+        Assert.Equal(25, pool.Apply<int>(Tasks.Square, 5));
+    }
+
+    [Fact]
     public async Task Terminate_fails_the_tasks_in_flight_and_ends_the_workers()
     {
         var pool = new Pool(1, broker: Broker);

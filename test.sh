@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Broker. On a fresh Debian machine with the .NET SDK it installs and starts what the tests
-# need: a redis-server on 127.0.0.1, unless BROKER_TEST_REDIS names one (a server the tests cannot reach fails
-# them), and docker-compose, which checks docker-compose.yml offline.
+# need: a redis-server and a rabbitmq-server on 127.0.0.1, unless BROKER_TEST_REDIS / BROKER_TEST_RABBITMQ name
+# servers (a server the tests cannot reach fails them), and docker-compose, which checks docker-compose.yml offline.
 # Prints "N passed, N failed" as its last line and exits non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +15,9 @@ work=$(mktemp -d)
 cleanup() {
   if [ -f "$work/redis.pid" ]; then
     redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+  fi
+  if [ -f "$work/rabbitmq.started" ]; then
+    ${sudo:-} rabbitmqctl -q stop >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }
@@ -45,6 +48,44 @@ if [ -z "${BROKER_TEST_REDIS:-}" ]; then
   done
   export BROKER_TEST_REDIS="redis://127.0.0.1:$redis_port"
   echo "test.sh: redis-server on $BROKER_TEST_REDIS"
+fi
+
+# RabbitMQ does not start itself on install here (no systemd); it listens on loopback only, under a node name that
+# does not depend on the hostname. A node that already runs (an earlier run's, or the user's) is used as it is.
+if [ -z "${BROKER_TEST_RABBITMQ:-}" ]; then
+  command -v rabbitmq-server >/dev/null || install_packages rabbitmq-server
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! grep -q '^NODENAME=rabbit@localhost' /etc/rabbitmq/rabbitmq-env.conf 2>/dev/null; then
+    $sudo tee -a /etc/rabbitmq/rabbitmq-env.conf >/dev/null <<'CONF'
+NODENAME=rabbit@localhost
+NODE_IP_ADDRESS=127.0.0.1
+NODE_PORT=5672
+export ERL_EPMD_ADDRESS=127.0.0.1
+SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+ulimit -S -n "$(ulimit -H -n)"
+CONF
+  fi
+  if ! $sudo rabbitmqctl -q status >/dev/null 2>&1; then
+    (cd / && $sudo setsid rabbitmq-server >"$work/rabbitmq.log" 2>&1 </dev/null &)
+    touch "$work/rabbitmq.started"
+  fi
+  # await_startup fails at once while the Erlang node is not up yet, so it is retried until the node answers.
+  started=""
+  for _ in $(seq 60); do
+    if $sudo rabbitmqctl -q await_startup --timeout 120 >/dev/null 2>&1; then started=yes; break; fi
+    sleep 1
+  done
+  if [ -z "$started" ]; then
+    echo "test.sh: rabbitmq-server did not start" >&2
+    cat "$work/rabbitmq.log" >&2
+    exit 1
+  fi
+  # No credentials in the URL: the client then logs in as guest, which RabbitMQ lets in from loopback only.
+  export BROKER_TEST_RABBITMQ="amqp://127.0.0.1:5672/"
+  # The fault tests stop and start this node's RabbitMQ application through it.
+  export BROKER_TEST_RABBITMQCTL="$sudo rabbitmqctl"
+  echo "test.sh: rabbitmq-server on amqp://127.0.0.1:5672/"
 fi
 
 log="$work/test.log"

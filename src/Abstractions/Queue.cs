@@ -17,12 +17,14 @@ public class Queue<T> : BrokerHandle
     /// <param name="name">The queue's name on the broker; a unique one by default.</param>
     /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
     public Queue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
-        : this(broker, name, maxsize, create: true)
+        : this(broker, name, maxsize)
     {
     }
 
-    private protected Queue(BrokerContext? broker, string? name, int maxsize, bool create)
-        : base(broker, name, Kind, create)
+    /// <remarks>Every handle declares its queue before first use, a child's too: declaring is idempotent, and it
+    /// tells the transport the queue's maxsize.</remarks>
+    private protected Queue(BrokerContext? broker, string? name, int maxsize)
+        : base(broker, name, Kind, create: true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxsize);
         MaxSize = maxsize;
@@ -33,9 +35,9 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>Where items that cannot be read as <typeparamref name="T"/> go, each with its reason: the queue
     /// named <c>{Name}.dead</c>.</summary>
-    public Queue<DeadLetter> DeadLetters => new(Broker, Name + ".dead", 0, create: true);
+    public Queue<DeadLetter> DeadLetters => new(Broker, Name + ".dead", 0);
 
-    private protected virtual bool Acknowledged => false;
+    private protected virtual bool Joinable => false;
 
     private protected IQueueBackend Backend => Broker.Queues;
 
@@ -47,7 +49,7 @@ public class Queue<T> : BrokerHandle
     {
         var body = Broker.Serializer.Serialize(item, $"an item of queue '{Name}'");
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        if (!await Backend.PutAsync(Name, body, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false))
+        if (!await Backend.PutAsync(Name, body, Joinable, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false))
         {
             throw new QueueFullException(Name, MaxSize);
         }
@@ -74,7 +76,7 @@ public class Queue<T> : BrokerHandle
         while (true)
         {
             var remaining = limit == Timeout.InfiniteTimeSpan ? limit : TimeSpan.FromTicks(Math.Max(0, (limit - clock.Elapsed).Ticks));
-            var delivery = await Backend.GetAsync(Name, Acknowledged, remaining, cancellationToken).ConfigureAwait(false)
+            var delivery = await Backend.GetAsync(Name, Joinable, remaining, cancellationToken).ConfigureAwait(false)
                 ?? throw new QueueEmptyException(Name);
             T item;
             try
@@ -133,12 +135,12 @@ public class Queue<T> : BrokerHandle
     internal override HandleDescriptor Describe() => new(Kind, Name, MaxSize);
 
     internal static Queue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
-        new(broker, descriptor.Name, descriptor.Size, create: false);
+        new(broker, descriptor.Name, descriptor.Size);
 
     private async ValueTask DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken)
     {
         await DeadLetters.PutAsync(new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow), null, cancellationToken).ConfigureAwait(false);
-        if (Acknowledged)
+        if (Joinable)
         {
             await Backend.AckAsync(delivery, cancellationToken).ConfigureAwait(false);
         }
@@ -162,16 +164,11 @@ public sealed class JoinableQueue<T> : Queue<T>
 
     /// <inheritdoc cref="Queue{T}(int, string?, BrokerContext?)"/>
     public JoinableQueue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
-        : base(broker, name, maxsize, create: true)
+        : base(broker, name, maxsize)
     {
     }
 
-    private JoinableQueue(BrokerContext broker, string name, int maxsize)
-        : base(broker, name, maxsize, create: false)
-    {
-    }
-
-    private protected override bool Acknowledged => true;
+    private protected override bool Joinable => true;
 
     /// <summary>Marks the oldest item this process took and has not marked yet as done.</summary>
     /// <exception cref="InvalidOperationException">Called more times than items were taken (Python's ValueError).</exception>
@@ -205,5 +202,5 @@ public sealed class JoinableQueue<T> : Queue<T>
     private protected override void OnTaken(Delivery delivery) => _taken.Enqueue(delivery);
 
     internal static new JoinableQueue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
-        new(broker, descriptor.Name, descriptor.Size);
+        new(descriptor.Size, descriptor.Name, broker);
 }

@@ -34,7 +34,7 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
             w.Int32(s.maxSize);
         }, cancellationToken).ConfigureAwait(false);
 
-    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var result = await CallAsync(Op.Put, (queue, body, timeout), static (ref w, s) =>
         {

@@ -25,7 +25,7 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
         return default;
     }
 
-    public ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken) =>
         PutOwnedAsync(queue, body.ToArray(), timeout, cancellationToken);
 
     /// <summary>Puts a body the broker may keep as it is.</summary>

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Polly;
-using Polly.Retry;
 using StackExchange.Redis;
 
 namespace Broker.Transport.Redis;
@@ -30,21 +29,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         _options = RedisOptions.From(url);
         _logger = logger;
         var configuration = Configure(url);
-        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<RedisConnectionException>().Handle<RedisTimeoutException>(),
-            MaxRetryAttempts = 6,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(4),
-            OnRetry = retry =>
-            {
-                _logger.LogWarning("Redis at {Url} failed ({Reason}); retry {Attempt} in {Delay}",
-                    _url.Display, retry.Outcome.Exception?.Message, retry.AttemptNumber + 1, retry.RetryDelay);
-                return default;
-            },
-        }).Build();
+        _retry = ConnectionRetry.Create(e => e is RedisConnectionException or RedisTimeoutException, logger, $"Redis at {url.Display}", retries: 6);
         _connection = new(() => ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
     }
@@ -69,7 +54,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         }
     }
 
-    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var keys = new QueueKeys(queue);
         RedisValue item = body.ToArray();

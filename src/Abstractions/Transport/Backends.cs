@@ -9,8 +9,10 @@ public interface IQueueBackend
     ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken);
 
     /// <summary>Appends an item, waiting up to <paramref name="timeout"/> while the queue is full. Returns once the
-    /// broker has accepted the item, or <c>false</c> if it stayed full.</summary>
-    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken);
+    /// broker has accepted the item, or <c>false</c> if it stayed full. A <paramref name="joinable"/> item (a
+    /// <see cref="JoinableQueue{T}"/>'s) counts as unfinished for <see cref="JoinAsync"/> until it is acknowledged;
+    /// a transport may count every item, where counting costs nothing.</summary>
+    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken);
 
     /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came.
     /// With <paramref name="acknowledge"/> the item stays unfinished until <see cref="AckAsync"/>, and goes back to

@@ -3,12 +3,12 @@ namespace Broker.Tests.Conformance;
 using System.Text;
 using Broker;
 
-/// <summary>What every transport keeps, written once against the public API (DESIGN.md). Each transport runs it
-/// through a subclass that says how to reach its broker.</summary>
-public abstract class ConformanceTests : IAsyncLifetime
+/// <summary>What every transport that keeps queues keeps, written once against the public API (DESIGN.md). Each
+/// transport runs it through a subclass that says how to reach its broker.</summary>
+public abstract class QueueConformanceTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    protected static readonly TimeSpan Short = TimeSpan.FromMilliseconds(200);
+    protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
     private readonly List<BrokerContext> _peers = [];
 
     protected BrokerContext Broker { get; private set; } = null!;
@@ -35,7 +35,7 @@ public abstract class ConformanceTests : IAsyncLifetime
         return peer;
     }
 
-    private static string Unique(string kind) => $"{kind}-{Guid.NewGuid():N}";
+    protected static string Unique(string kind) => $"{kind}-{Guid.NewGuid():N}";
 
     [Fact]
     public async Task Queue_keeps_the_order_of_one_producer()
@@ -225,6 +225,12 @@ public abstract class ConformanceTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => new Value<int>(name: new string('x', 201), broker: Broker));
     }
 
+    public sealed record Order(string Name, int Quantity, double[] Prices, string? Note);
+}
+
+/// <summary>What every transport that keeps everything keeps: the queue suite, and locks, values and arrays.</summary>
+public abstract class ConformanceTests : QueueConformanceTests
+{
     [Fact]
     public async Task A_lock_excludes_other_holders_until_released()
     {
@@ -370,6 +376,4 @@ public abstract class ConformanceTests : IAsyncLifetime
         var zeros = new Array<int>(4, broker: Broker);
         Assert.Equal(new[] { 0, 0, 0, 0 }, zeros.ToArray());
     }
-
-    public sealed record Order(string Name, int Quantity, double[] Prices, string? Note);
 }

@@ -7,6 +7,17 @@ using Broker.Tests.Servers;
 [Collection(ProcessCollection.Name)]
 public sealed class DemoTests
 {
+    /// <summary>Each subcommand with small arguments, and the last line it prints on any broker.</summary>
+    public static TheoryData<string, string[]> EverySubcommand => new()
+    {
+        { "all 12 items done", ["producer-consumer", "--producers", "2", "--items", "6", "--consumers", "2"] },
+        { "sold 2 of 2, remaining 0", ["tickets", "--buyers", "4", "--tickets", "2"] },
+        { "final value 100 expected 100", ["counter", "--processes", "4", "--increments", "25"] },
+        { "lifecycle ok", ["lifecycle"] },
+        { "[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", ["pool-map"] },
+        { "pool-apply ok", ["pool-apply"] },
+    };
+
     [Fact]
     public async Task Producer_consumer_consumes_every_item_once_then_joins()
     {
@@ -93,15 +104,32 @@ public sealed class DemoTests
 public sealed class RedisDemoTests(RedisServer redis)
 {
     [Theory]
-    [InlineData("all 12 items done", "producer-consumer", "--producers", "2", "--items", "6", "--consumers", "2")]
-    [InlineData("sold 2 of 2, remaining 0", "tickets", "--buyers", "4", "--tickets", "2")]
-    [InlineData("final value 100 expected 100", "counter", "--processes", "4", "--increments", "25")]
-    [InlineData("lifecycle ok", "lifecycle")]
-    [InlineData("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", "pool-map")]
-    [InlineData("pool-apply ok", "pool-apply")]
-    public async Task A_subcommand_on_Redis_ends_as_it_does_on_the_local_broker(string lastLine, params string[] args)
+    [MemberData(nameof(DemoTests.EverySubcommand), MemberType = typeof(DemoTests))]
+    public async Task A_subcommand_on_Redis_ends_as_it_does_on_the_local_broker(string lastLine, string[] args)
     {
         var (exitCode, lines, errors) = await DemoRunner.RunAsync([.. args, "--broker", redis.Url]);
+        Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
+        Assert.Equal(lastLine, lines[^1]);
+    }
+}
+
+/// <summary>producer-consumer on RabbitMQ alone, and every subcommand on the composite of RabbitMQ and Redis.</summary>
+[Collection(RabbitMqProcessCollection.Name)]
+public sealed class RabbitMqDemoTests(RabbitMqServer rabbitMq, RedisServer redis)
+{
+    [Fact]
+    public async Task Producer_consumer_runs_on_RabbitMQ_alone()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("producer-consumer", "--producers", "2", "--items", "6", "--consumers", "2", "--broker", rabbitMq.Url);
+        Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
+        Assert.Equal("all 12 items done", lines[^1]);
+    }
+
+    [Theory]
+    [MemberData(nameof(DemoTests.EverySubcommand), MemberType = typeof(DemoTests))]
+    public async Task A_subcommand_on_the_composite_ends_as_it_does_on_the_local_broker(string lastLine, string[] args)
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync([.. args, "--broker", $"{rabbitMq.Url},{redis.Url}"]);
         Assert.True(exitCode == 0, string.Join("\n", lines) + errors);
         Assert.Equal(lastLine, lines[^1]);
     }

@@ -7,19 +7,21 @@ using Broker.Tests.Processes;
 using Broker.Tests.Servers;
 using Process = System.Diagnostics.Process;
 
-/// <summary>Worker hosts as separate programs serving one named pool on Redis, and clients that use only them: the
-/// user's program in worker mode (Demo worker) beside the Broker.WorkerHost program given the user's assembly.</summary>
-[Collection(RedisProcessCollection.Name)]
-public sealed class FleetTests(RedisServer redis) : IAsyncLifetime
+/// <summary>Worker hosts as separate programs serving one named pool through a broker, and clients that use only
+/// them: the user's program in worker mode (Demo worker) beside the Broker.WorkerHost program given the user's assembly.</summary>
+public abstract class FleetTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly List<Process> _hosts = [];
     private readonly string _pool = $"fleet-{Guid.NewGuid():N}";
     private BrokerContext _broker = null!;
 
+    /// <summary>The broker the hosts and the client share.</summary>
+    protected abstract string Url { get; }
+
     public Task InitializeAsync()
     {
-        _broker = BrokerContext.Connect(redis.ShortLeaseUrl);
+        _broker = BrokerContext.Connect(Url);
         return Task.CompletedTask;
     }
 
@@ -36,14 +38,14 @@ public sealed class FleetTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task Two_worker_hosts_serve_a_client_that_has_no_workers_of_its_own()
     {
-        StartHost(DemoRunner.DemoDll, "worker", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1");
-        StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", DemoRunner.DemoDll);
+        StartHost(DemoRunner.DemoDll, "worker", "--broker", Url, "--pool", _pool, "--processes", "1");
+        StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "1", "--assembly", DemoRunner.DemoDll);
 
-        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "0", "--n", "10");
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--broker", Url, "--pool", _pool, "--processes", "0", "--n", "10");
         Assert.True(exitCode == 0, errors);
         Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
 
-        (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply", "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "0");
+        (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply", "--broker", Url, "--pool", _pool, "--processes", "0");
         Assert.True(exitCode == 0, errors);
         Assert.Equal("pool-apply ok", lines[^1]);
     }
@@ -52,14 +54,14 @@ public sealed class FleetTests(RedisServer redis) : IAsyncLifetime
     public async Task A_worker_host_stopped_with_SIGTERM_gives_back_its_task_in_flight_to_another_host()
     {
         var testAssembly = typeof(Tasks).Assembly.Location;
-        var first = StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
+        var first = StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
         await using var client = new Pool(0, name: _pool, broker: _broker);
         var attempts = new Value<int>(0, broker: _broker);
         var firstPid = new Value<int>(0, broker: _broker);
         var result = client.ApplyAsync<string>(Tasks.SurviveOneKill, [attempts, firstPid]);
         await Eventually.TrueAsync(async () => await firstPid.GetAsync() != 0, "the first host to start the task", Patience);
 
-        StartHost(DemoRunner.WorkerHostDll, "--broker", redis.ShortLeaseUrl, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
+        StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
         Assert.Equal(0, Signal(first.Id, "TERM"));
 
         Assert.Equal("done on a second worker", result.Get(Patience));
@@ -85,4 +87,17 @@ public sealed class FleetTests(RedisServer redis) : IAsyncLifetime
         kill.WaitForExit();
         return kill.ExitCode;
     }
+}
+
+[Collection(RedisProcessCollection.Name)]
+public sealed class RedisFleetTests(RedisServer redis) : FleetTests
+{
+    protected override string Url => redis.ShortLeaseUrl;
+}
+
+/// <summary>The task queue on RabbitMQ; Redis keeps the values the tests watch the tasks with.</summary>
+[Collection(RabbitMqProcessCollection.Name)]
+public sealed class RabbitMqFleetTests(RabbitMqServer rabbitMq, RedisServer redis) : FleetTests
+{
+    protected override string Url => $"{rabbitMq.Url},{redis.ShortLeaseUrl}";
 }

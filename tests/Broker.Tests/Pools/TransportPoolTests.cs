@@ -173,3 +173,10 @@ public sealed class RedisPoolTests(RedisServer redis) : TransportPoolTests
 {
     protected override BrokerContext Connect() => BrokerContext.Connect(redis.ShortLeaseUrl);
 }
+
+/// <summary>The pool's queues on RabbitMQ; Redis keeps the values some tests coordinate with.</summary>
+[Collection(RabbitMqProcessCollection.Name)]
+public sealed class RabbitMqPoolTests(RabbitMqServer rabbitMq, RedisServer redis) : TransportPoolTests
+{
+    protected override BrokerContext Connect() => BrokerContext.Connect($"{rabbitMq.Url},{redis.ShortLeaseUrl}");
+}

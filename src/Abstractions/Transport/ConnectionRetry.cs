@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace Broker.Transport;
+
+/// <summary>The retry every transport puts around its broker calls (DESIGN.md, Faults): exponential backoff with
+/// jitter from 200 ms to at most 4 s between tries, a bounded number of tries, and a warning logged for each.</summary>
+public static class ConnectionRetry
+{
+    /// <param name="isConnectionFault">Which failures a new try can cure; anything else fails at once.</param>
+    /// <param name="logger">Where each retry is logged.</param>
+    /// <param name="broker">The broker's name and URL with credentials hidden, such as <c>Redis at redis://host:6379</c>.</param>
+    /// <param name="retries">How many tries follow the first: 6 wait about 10 s in all, 8 about 18 s.</param>
+    public static ResiliencePipeline Create(Func<Exception, bool> isConnectionFault, ILogger logger, string broker, int retries) =>
+        new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle(isConnectionFault),
+            MaxRetryAttempts = retries,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(4),
+            OnRetry = retry =>
+            {
+                logger.LogWarning("{Broker} failed ({Reason}); retry {Attempt} in {Delay}",
+                    broker, retry.Outcome.Exception?.Message, retry.AttemptNumber + 1, retry.RetryDelay);
+                return default;
+            },
+        }).Build();
+}

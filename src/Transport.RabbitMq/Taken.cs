@@ -1,0 +1,51 @@
+using RabbitMQ.Client;
+
+namespace Broker.Transport.RabbitMq;
+
+/// <summary>A message taken from a queue and not yet acknowledged: its tag on <see cref="Channel"/>, its body
+/// (copied: the client's buffer is only valid inside the delivery) and how often it was delivered.</summary>
+internal sealed record Taken(IChannel Channel, ulong Tag, byte[] Body, int Attempt, bool Joinable)
+{
+    /// <summary>The header that marks an item a JoinableQueue counts as unfinished.</summary>
+    public const string JoinableHeader = "x-broker-joinable";
+
+    public static Taken From(IChannel channel, ulong tag, bool redelivered, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
+    {
+        var headers = properties.Headers;
+        // Quorum queues count deliveries; a classic queue only says whether the message was delivered before.
+        var attempt = headers is not null && headers.TryGetValue("x-delivery-count", out var count) && count is not null
+            ? (int)Convert.ToInt64(count, System.Globalization.CultureInfo.InvariantCulture) + 1
+            : redelivered ? 2 : 1;
+        var joinable = headers is not null && headers.TryGetValue(JoinableHeader, out var flag) && flag is true;
+        return new Taken(channel, tag, body.ToArray(), attempt, joinable);
+    }
+}
+
+/// <summary>A consumer that takes one message and no more: the channel's prefetch of one holds back the next until
+/// the first is acknowledged, and the consumer is cancelled before that.</summary>
+internal sealed class SingleDelivery(IChannel channel) : AsyncDefaultBasicConsumer(channel)
+{
+    private readonly TaskCompletionSource<Taken> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<Taken> Received => _received.Task;
+
+    public override Task HandleBasicDeliverAsync(string consumerTag, ulong deliveryTag, bool redelivered, string exchange, string routingKey,
+        IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        _received.TrySetResult(Taken.From(Channel, deliveryTag, redelivered, properties, body));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>RabbitMQ cancelled the consumer itself: the queue was deleted.</summary>
+    public override async Task HandleBasicCancelAsync(string consumerTag, CancellationToken cancellationToken = default)
+    {
+        await base.HandleBasicCancelAsync(consumerTag, cancellationToken).ConfigureAwait(false);
+        _received.TrySetCanceled(CancellationToken.None);
+    }
+
+    public override Task HandleChannelShutdownAsync(object channel, RabbitMQ.Client.Events.ShutdownEventArgs reason)
+    {
+        _received.TrySetException(new RabbitMQ.Client.Exceptions.AlreadyClosedException(reason));
+        return Task.CompletedTask;
+    }
+}

@@ -6,11 +6,11 @@ using Broker;
 using Process = Broker.Process;
 
 /// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
-/// default), and a fleet on Redis (a worker host with 2 workers, a client with none) against Celery 5 doing the same
-/// trivial tasks with results through the same Redis. Medians of the repeats.</summary>
+/// default), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
+/// doing the same trivial tasks with results through the same broker (Celery's results on Redis). Medians of the repeats.</summary>
 public static class PoolBench
 {
-    public static async Task RunAsync(Options options, string redisUrl)
+    public static async Task RunAsync(Options options, string redisUrl, string? amqpUrl)
     {
         var python = Python.Run("python3", "pool.py", [options.Repeats, options.Items]);
         Console.WriteLine($"Pool(2): Broker local vs Python multiprocessing, median of {options.Repeats} runs of {options.Items} tasks");
@@ -23,17 +23,26 @@ public static class PoolBench
         }
 
         var fleetTasks = options.Items / 2;
-        Console.WriteLine($"Fleet on {redisUrl}: a worker host with 2 workers, a client with none, vs Celery 5; {fleetTasks} tasks with results");
-        await using var redis = BrokerContext.Connect(redisUrl);
+        await FleetAsync(options, fleetTasks, redisUrl, redisUrl);
+        if (amqpUrl is not null)
+        {
+            await FleetAsync(options, fleetTasks, amqpUrl, redisUrl);
+        }
+    }
+
+    private static async Task FleetAsync(Options options, int tasks, string url, string redisUrl)
+    {
+        Console.WriteLine($"Fleet on {BrokerUrl.Redact(url)}: a worker host with 2 workers, a client with none, vs Celery 5; {tasks} tasks with results");
+        await using var broker = BrokerContext.Connect(url);
         var name = $"bench-{Guid.NewGuid():N}";
         using var stopHost = new CancellationTokenSource();
-        var host = Pool.ServeAsync(name, 2, broker: redis, cancellationToken: stopHost.Token);
-        await using (var client = new Pool(0, name: name, broker: redis))
+        var host = Pool.ServeAsync(name, 2, broker: broker, cancellationToken: stopHost.Token);
+        await using (var client = new Pool(0, name: name, broker: broker))
         {
             Apply(client, 1_000); // warm the host's workers
-            var broker = Median(options, () => Apply(client, fleetTasks));
-            var celery = Celery(options, redisUrl, fleetTasks);
-            Report.Rate("Fleet ApplyAsync + result (vs Celery)", "tasks/s", broker, celery, "celery");
+            var rate = Median(options, () => Apply(client, tasks));
+            var celery = Celery(options, url, $"{redisUrl.TrimEnd('/')}/1", tasks);
+            Report.Rate($"Fleet ApplyAsync + result on {new Uri(url).Scheme} (vs Celery)", "tasks/s", rate, celery, "celery");
         }
         stopHost.Cancel();
         await host;
@@ -60,17 +69,23 @@ public static class PoolBench
     private static double Median(Options options, Func<double> measure) =>
         Report.Median(Enumerable.Range(0, options.Repeats).Select(_ => measure()).ToList());
 
-    /// <summary>Starts a Celery worker (2 prefork processes) on the same Redis, runs the client, stops the worker.</summary>
-    private static double Celery(Options options, string redisUrl, int tasks)
+    /// <summary>Starts a Celery worker (2 prefork processes) on the same broker, runs the client, stops the worker.</summary>
+    private static double Celery(Options options, string brokerUrl, string backendUrl, int tasks)
     {
         var scripts = Path.Combine(AppContext.BaseDirectory, "python");
-        var database = $"{redisUrl.TrimEnd('/')}/1";
+        // Celery reads a Redis broker's database from the path, as Broker does not: keep Celery's keys apart.
+        // Broker's own settings (?prefetch=) mean nothing to Celery.
+        var celeryBroker = brokerUrl.StartsWith("redis", StringComparison.Ordinal) ? backendUrl : brokerUrl.Split('?')[0];
+        var environment = new Dictionary<string, string> { ["BENCH_BROKER"] = celeryBroker, ["BENCH_BACKEND"] = backendUrl };
         var worker = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = scripts, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { "-m", "celery", "-A", "celery_bench", "worker", "--concurrency", "2", "--pool", "prefork", "--loglevel", "WARNING" })
         {
             worker.ArgumentList.Add(arg);
         }
-        worker.Environment["BENCH_REDIS"] = database;
+        foreach (var (key, value) in environment)
+        {
+            worker.Environment[key] = value;
+        }
         using var running = System.Diagnostics.Process.Start(worker)!;
         running.OutputDataReceived += (_, _) => { };
         running.ErrorDataReceived += (_, _) => { };
@@ -78,7 +93,7 @@ public static class PoolBench
         running.BeginErrorReadLine();
         try
         {
-            return Python.Run("/usr/bin/python3", "celery_bench.py", [options.Repeats, tasks], new() { ["BENCH_REDIS"] = database })["celery"];
+            return Python.Run("/usr/bin/python3", "celery_bench.py", [options.Repeats, tasks], environment)["celery"];
         }
         finally
         {

@@ -21,13 +21,13 @@ public static class Program
                 return 0;
             case ["pool", .. var rest]:
                 await PoolBench.RunAsync(Options.Parse(rest, items: 4_000),
-                    Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379");
+                    Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379", Options.Text(rest, "amqp"));
                 return 0;
             default:
                 Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 2000] [--runs 20]");
                 Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
                 Console.Error.WriteLine("       Broker.Bench rabbitmq [--url amqp://127.0.0.1:5672/] [--repeats 5] [--items 10000]");
-                Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--repeats 5] [--items 4000]");
+                Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--amqp amqp://127.0.0.1:5672/] [--repeats 5] [--items 4000]");
                 return 2;
         }
     }

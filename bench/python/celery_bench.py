@@ -1,5 +1,6 @@
-"""Celery doing the fleet work bench/PoolBench.cs does: a worker with 2 processes behind a Redis broker and result
-backend, and a client that sends trivial tasks and waits for every result. Run by the bench with Debian's python3."""
+"""Celery doing the fleet work bench/PoolBench.cs does: a worker with 2 processes behind a broker (Redis or
+RabbitMQ) with a Redis result backend, and a client that sends trivial tasks and waits for every result. Run by the
+bench with Debian's python3."""
 import os
 import statistics
 import sys
@@ -7,7 +8,7 @@ import time
 
 from celery import Celery
 
-app = Celery("celery_bench", broker=os.environ["BENCH_REDIS"], backend=os.environ["BENCH_REDIS"])
+app = Celery("celery_bench", broker=os.environ["BENCH_BROKER"], backend=os.environ["BENCH_BACKEND"])
 
 
 @app.task

@@ -14,14 +14,24 @@ namespace Broker.Transport.RabbitMq;
 /// deliveries, or classic queues for a maxsize, whose length limit RabbitMQ enforces exactly. A plain Put returns once
 /// the broker confirmed it, with many publishes in flight on one channel. A Get takes one message and never hoards:
 /// it asks with basic.get and, when the queue is empty, waits on a consumer that takes a single delivery.
-/// <para>AMQP shows a queue's waiting messages but not those delivered and unacknowledged, so JoinableQueue keeps
-/// its unfinished count in a counter message of its own queue: a Put or TaskDone takes the counter, and in one
-/// transaction publishes the item (or acknowledges it) with the new count and acknowledges the old one. A client that
-/// dies mid-way commits nothing and RabbitMQ gives the counter back, so Join, which reads it, is exact.</para></summary>
+/// <para>AMQP shows a queue's waiting messages but not those delivered and unacknowledged, so a JoinableQueue keeps
+/// its unfinished count as deltas in a queue of its own: a Put publishes +1 with the item, and TaskDone publishes -1
+/// with the item's acknowledgement, each in one transaction, so a client that dies half-way commits neither. Join
+/// takes the queue's lock, sums every delta waiting, and leaves their sum as one message in their place.</para></summary>
 internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The most deltas one pass of <see cref="SumDeltasAsync"/> takes (a prefetch count is 16 bits).</summary>
+    private const int DeltasPerPass = 50_000;
+
+    /// <summary>A process sums a queue's deltas after this many of its own task-dones, so that a queue nobody joins
+    /// does not grow without end.</summary>
+    private const int SumEvery = 1_000;
+
+    private static readonly byte[] MinusOne = "-1"u8.ToArray();
+    private static readonly Dictionary<string, object?> Classic = new() { ["x-queue-type"] = "classic" };
     private static readonly BasicProperties Persistent = new() { Persistent = true };
     private static readonly BasicProperties PersistentJoinable = new()
     {
@@ -30,18 +40,20 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     };
 
     private readonly BrokerUrl _url;
+    private readonly ushort _prefetch;
     private readonly ILogger _logger;
     private readonly ConnectionFactory _factory;
     private readonly ResiliencePipeline _retry;
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private readonly ConcurrentDictionary<string, int> _maxSizes = new();
-    private readonly ConcurrentDictionary<string, Lazy<Task>> _counters = new();
+    private readonly ConcurrentDictionary<string, byte> _counted = new();
     private Session? _session;
     private int _disposed;
 
-    public RabbitMqTransport(BrokerUrl url, ILogger logger)
+    public RabbitMqTransport(BrokerUrl url, ushort prefetch, ILogger logger)
     {
         _url = url;
+        _prefetch = prefetch;
         _logger = logger;
         _factory = new ConnectionFactory
         {
@@ -92,7 +104,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     {
         if (joinable)
         {
-            await EnsureCounterAsync(queue, cancellationToken).ConfigureAwait(false);
+            await EnsureCountedAsync(queue, cancellationToken).ConfigureAwait(false);
         }
         return await UntilAsync(timeout, ct => joinable ? PutJoinableAsync(queue, body, ct) : PublishAsync(queue, body, ct), cancellationToken).ConfigureAwait(false);
     }
@@ -103,7 +115,9 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         {
             var channels = session.For(queue);
             var channel = await (acknowledge ? channels.Taker : channels.Reader).GetAsync(ct).ConfigureAwait(false);
-            var taken = await TakeAsync(channel, queue, timeout, ct).ConfigureAwait(false);
+            var taken = _prefetch > 1
+                ? await (await channels.PrefetcherAsync(acknowledge, channel, queue, _prefetch, ct).ConfigureAwait(false)).TakeAsync(timeout, ct).ConfigureAwait(false)
+                : await TakeAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
             if (taken is not null && !acknowledge)
             {
                 await channel.BasicAckAsync(taken.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
@@ -136,19 +150,10 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     public async ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await EnsureCounterAsync(queue, cancellationToken).ConfigureAwait(false);
+        await EnsureCountedAsync(queue, cancellationToken).ConfigureAwait(false);
         return await UntilAsync(timeout, ct => RunAsync(async (session, ct) =>
-        {
-            // A look at the counter: taken and given straight back. While a Put or TaskDone holds it, look again.
-            var channel = await session.For(queue).Reader.GetAsync(ct).ConfigureAwait(false);
-            var counter = await channel.BasicGetAsync(CounterQueue(queue), autoAck: false, ct).ConfigureAwait(false);
-            if (counter is null)
-            {
-                return false;
-            }
-            await channel.BasicRejectAsync(counter.DeliveryTag, requeue: true, CancellationToken.None).ConfigureAwait(false);
-            return ParseCount(queue, counter.Body.Span) <= 0;
-        }, ct), cancellationToken).ConfigureAwait(false);
+            await ExclusivelyAsync(session, queue, wait: true, () => SumDeltasAsync(session, queue, ct), ct).ConfigureAwait(false) is (true, 0),
+            ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the connection. RabbitMQ returns at once every item this process took and did not finish.</summary>
@@ -183,41 +188,80 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             }
         }, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Publishes an item and the unfinished count plus one in one transaction, holding the counter; with a
-    /// maxsize, the queue's length is read while the counter is held, so that no other joinable Put can race it.</summary>
-    private async Task<bool> PutJoinableAsync(string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
-        await RunAsync(async (session, ct) =>
+    /// <summary>Publishes the item with a +1 delta in one transaction. With a maxsize the queue's length is read
+    /// under the queue's lock, so that no other joinable Put can race the check.</summary>
+    private async Task<bool> PutJoinableAsync(string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var maxSize = _maxSizes.GetValueOrDefault(queue);
+        return await RunAsync(async (session, ct) =>
         {
-            var channels = session.For(queue);
-            await channels.Transaction.WaitAsync(ct).ConfigureAwait(false);
+            if (maxSize == 0)
+            {
+                return await CommitPutAsync(session, queue, body, ct).ConfigureAwait(false);
+            }
+            var (_, put) = await ExclusivelyAsync(session, queue, wait: true, async () =>
+            {
+                var admin = await session.Admin.GetAsync(ct).ConfigureAwait(false);
+                return (await PassiveDeclareAsync(admin, queue, ct).ConfigureAwait(false)).MessageCount < maxSize
+                    && await CommitPutAsync(session, queue, body, ct).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+            return put;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Commits the item with a +1 delta. Joinable puts made at once by this process share a transaction (a group
+    /// commit: one delta of +N and N items) with the first of them leading, so that they do not wait for each other's
+    /// commits one by one.</summary>
+    private static async Task<bool> CommitPutAsync(Session session, string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var channels = session.For(queue);
+        var put = new PendingPut(body);
+        channels.Puts.Enqueue(put);
+        while (!channels.Puts.IsEmpty && Interlocked.CompareExchange(ref channels.Leading, 1, 0) == 0)
+        {
             try
             {
-                var channel = await channels.Taker.GetAsync(ct).ConfigureAwait(false);
-                var (counterTag, count) = await TakeCounterAsync(channel, queue, ct).ConfigureAwait(false);
-                // Holding the counter: from here on nothing is cancelled half-way, or the counter would stay taken.
-                var maxSize = _maxSizes.GetValueOrDefault(queue);
-                if (maxSize > 0)
-                {
-                    var admin = await session.Admin.GetAsync(CancellationToken.None).ConfigureAwait(false);
-                    if ((await PassiveDeclareAsync(admin, queue, CancellationToken.None).ConfigureAwait(false)).MessageCount >= maxSize)
-                    {
-                        await channel.BasicRejectAsync(counterTag, requeue: true, CancellationToken.None).ConfigureAwait(false);
-                        await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
-                        return false;
-                    }
-                }
-                await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, body, CancellationToken.None).ConfigureAwait(false);
-                await ReplaceCounterAsync(channel, queue, counterTag, count + 1).ConfigureAwait(false);
-                return true;
+                await CommitPutsAsync(channels, queue).ConfigureAwait(false);
             }
             finally
             {
-                channels.Transaction.Release();
+                Volatile.Write(ref channels.Leading, 0);
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }
+        await put.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 
-    /// <summary>Acknowledges a JoinableQueue item, with the unfinished count minus one in the same transaction. An item
-    /// whose channel has closed since it was taken was given back by RabbitMQ: it is not acknowledged (its tag now means
+    private static async Task CommitPutsAsync(QueueChannels channels, string queue)
+    {
+        var batch = new List<PendingPut>();
+        while (batch.Count < 256 && channels.Puts.TryDequeue(out var next))
+        {
+            batch.Add(next);
+        }
+        try
+        {
+            var channel = await channels.Taker.GetAsync(CancellationToken.None).ConfigureAwait(false);
+            // The delta goes first: the count never lags behind an item that someone could already take.
+            await InTransactionAsync(channels, channel, async () =>
+            {
+                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
+                    Encoding.ASCII.GetBytes(batch.Count.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+                foreach (var put in batch)
+                {
+                    await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, put.Body, CancellationToken.None).ConfigureAwait(false);
+                }
+            }, CancellationToken.None).ConfigureAwait(false);
+            batch.ForEach(put => put.Committed.TrySetResult());
+        }
+        catch (Exception e)
+        {
+            batch.ForEach(put => put.Committed.TrySetException(e));
+        }
+    }
+
+    /// <summary>Acknowledges an item, in the same transaction as the -1 delta of a JoinableQueue's item. An item whose
+    /// channel has closed since it was taken was given back by RabbitMQ: it is not acknowledged (its tag now means
     /// nothing) and will be done again by whoever takes it.</summary>
     private async Task FinishAsync(RabbitMqDelivery delivery, bool acknowledgeItem, CancellationToken cancellationToken)
     {
@@ -226,41 +270,66 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             throw new InvalidOperationException($"An item of queue '{delivery.Queue}' was acknowledged twice.");
         }
         var item = delivery.Taken;
-        var channels = delivery.Channels;
         if (item.Joinable)
         {
-            await EnsureCounterAsync(delivery.Queue, cancellationToken).ConfigureAwait(false);
+            await EnsureCountedAsync(delivery.Queue, cancellationToken).ConfigureAwait(false);
         }
-        await channels.Transaction.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!acknowledgeItem)
+        {
+            // A plain Get of a JoinableQueue's item finishes it. It is acknowledged already: should this process die
+            // before the -1 is confirmed, Join waits for ever rather than return while something is unfinished.
+            await RunAsync(async (session, ct) =>
+            {
+                var publisher = await session.Publisher.GetAsync(ct).ConfigureAwait(false);
+                await publisher.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: true, Persistent, MinusOne, ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (!item.Channel.IsOpen)
+        {
+            GivenBack(delivery, null);
+            return;
+        }
         try
         {
-            if (acknowledgeItem && !item.Channel.IsOpen)
+            await InTransactionAsync(delivery.Channels, item.Channel, async () =>
             {
-                GivenBack(delivery, null);
-                return;
-            }
-            // The count changes on the channel the item came on, so that its acknowledgement is in the transaction.
-            var channel = acknowledgeItem ? item.Channel : await channels.Taker.GetAsync(cancellationToken).ConfigureAwait(false);
-            if (!item.Joinable)
-            {
-                await channel.BasicAckAsync(item.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
-                await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-            var (counterTag, count) = await TakeCounterAsync(channel, delivery.Queue, cancellationToken).ConfigureAwait(false);
-            if (acknowledgeItem)
-            {
-                await channel.BasicAckAsync(item.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
-            }
-            await ReplaceCounterAsync(channel, delivery.Queue, counterTag, count - 1).ConfigureAwait(false);
+                if (item.Joinable)
+                {
+                    await item.Channel.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: false, Persistent, MinusOne, CancellationToken.None).ConfigureAwait(false);
+                }
+                await item.Channel.BasicAckAsync(item.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (acknowledgeItem && IsConnectionFault(e))
+        catch (Exception e) when (IsConnectionFault(e))
         {
             GivenBack(delivery, e);
+            return;
         }
-        finally
+        if (item.Joinable && Interlocked.Increment(ref delivery.Channels.Finished) % SumEvery == 0)
         {
-            channels.Transaction.Release();
+            _ = SumInBackgroundAsync(delivery.Queue);
+        }
+    }
+
+    private static async Task GiveBackAsync(QueueChannels channels, Taken late, bool transactional)
+    {
+        try
+        {
+            if (transactional)
+            {
+                await InTransactionAsync(channels, late.Channel, () => late.Channel.BasicRejectAsync(late.Tag, requeue: true, CancellationToken.None).AsTask(),
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await late.Channel.BasicRejectAsync(late.Tag, requeue: true, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsConnectionFault(e))
+        {
+            // Its channel is gone, and RabbitMQ gave the message back with it.
         }
     }
 
@@ -268,25 +337,149 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         _logger.LogWarning("An item of queue {Queue} was done after the connection it came on closed ({Reason}); RabbitMQ gave it back " +
             "and delivers it again, so it may run twice.", delivery.Queue, reason?.Message ?? "closed before");
 
-    private static async Task ReplaceCounterAsync(IChannel channel, string queue, ulong counterTag, long count)
+    /// <summary>Runs <paramref name="steps"/> and commits them, one transaction at a time on the channel. Once begun,
+    /// the steps are not cancelled: steps left uncommitted would join the channel's next transaction.</summary>
+    private static async Task InTransactionAsync(QueueChannels channels, IChannel channel, Func<Task> steps, CancellationToken cancellationToken)
     {
-        await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
-            Encoding.ASCII.GetBytes(count.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
-        await channel.BasicAckAsync(counterTag, multiple: false, CancellationToken.None).ConfigureAwait(false);
-        await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
+        await channels.Transaction.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await steps().ConfigureAwait(false);
+            await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch when (channel.IsOpen)
+        {
+            await channel.TxRollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            channels.Transaction.Release();
+        }
     }
 
-    private static async Task<(ulong Tag, long Count)> TakeCounterAsync(IChannel channel, string queue, CancellationToken cancellationToken)
+    /// <summary>Sums the deltas of a queue's unfinished count: the number of items put and not yet done at the moment
+    /// the deltas were counted. Only the holder of the queue's lock takes deltas, so the deltas waiting then are
+    /// exactly those committed before; their sum replaces them in the same transaction, on one queue, so the total is
+    /// kept even if the broker stops half-way.</summary>
+    private static async Task<long> SumDeltasAsync(Session session, string queue, CancellationToken cancellationToken)
     {
-        var counter = await TakeAsync(channel, CounterQueue(queue), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false)
-            ?? throw new BrokerException($"The unfinished count of queue '{queue}' could not be taken.");
-        return (counter.Tag, ParseCount(queue, counter.Body));
+        await using var channel = await session.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await channel.TxSelectAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var waiting = (await channel.QueueDeclarePassiveAsync(CounterQueue(queue), cancellationToken).ConfigureAwait(false)).MessageCount;
+            if (waiting == 0)
+            {
+                return 0;
+            }
+            var take = (int)Math.Min(waiting, DeltasPerPass);
+            await channel.BasicQosAsync(0, (ushort)take, global: false, cancellationToken).ConfigureAwait(false);
+            var deltas = new DeltaSum(channel, queue, take);
+            var tag = await channel.BasicConsumeAsync(CounterQueue(queue), autoAck: false, deltas, cancellationToken).ConfigureAwait(false);
+            var (sum, lastTag) = await deltas.Summed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None).ConfigureAwait(false);
+            if (sum != 0)
+            {
+                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
+                    Encoding.ASCII.GetBytes(sum.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+            }
+            await channel.BasicAckAsync(lastTag, multiple: true, CancellationToken.None).ConfigureAwait(false);
+            await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
+            if (take == waiting)
+            {
+                return sum;
+            }
+        }
+    }
+
+    private async Task SumInBackgroundAsync(string queue)
+    {
+        try
+        {
+            await RunAsync((session, ct) => ExclusivelyAsync(session, queue, wait: false, () => SumDeltasAsync(session, queue, ct), ct),
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BrokerException or ObjectDisposedException)
+        {
+            _logger.LogDebug(e, "The unfinished count of queue {Queue} was not summed; the next Join or sum will.", queue);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> holding the queue's lock: an exclusive queue, which RabbitMQ deletes when
+    /// its holder's connection drops, so a dead holder never keeps it. Without <paramref name="wait"/>, a lock held
+    /// elsewhere returns <c>Held: false</c> at once.</summary>
+    private static async Task<(bool Held, T Result)> ExclusivelyAsync<T>(Session session, string queue, bool wait, Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        // An exclusive queue excludes other connections only: processes take turns on it, this process's callers here.
+        var local = session.For(queue).Exclusive;
+        if (!await local.WaitAsync(wait ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+        {
+            return (false, default!);
+        }
+        try
+        {
+            var pause = FirstPause;
+            while (true)
+            {
+                var gate = await session.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await gate.QueueDeclareAsync(LockQueue(queue), durable: false, exclusive: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationInterruptedException e) when (ReplyCode(e) == 405)
+                {
+                    gate.Dispose();
+                    if (!wait)
+                    {
+                        return (false, default!);
+                    }
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                    pause = Next(pause);
+                    continue;
+                }
+                try
+                {
+                    return (true, await action().ConfigureAwait(false));
+                }
+                finally
+                {
+                    if (gate.IsOpen)
+                    {
+                        await gate.QueueDeleteAsync(LockQueue(queue), ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                    }
+                    gate.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            local.Release();
+        }
+    }
+
+    /// <summary>Declares the queue of a JoinableQueue's deltas, once per process. Classic: a quorum queue would not
+    /// keep the order of the deltas given back by a summer that died.</summary>
+    private async Task EnsureCountedAsync(string queue, CancellationToken cancellationToken)
+    {
+        if (_counted.ContainsKey(queue))
+        {
+            return;
+        }
+        await RunAsync(async (session, ct) =>
+        {
+            var admin = await session.Admin.GetAsync(ct).ConfigureAwait(false);
+            await admin.QueueDeclareAsync(CounterQueue(queue), durable: true, exclusive: false, autoDelete: false, Classic, cancellationToken: ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        _counted.TryAdd(queue, 0);
     }
 
     /// <summary>Takes one message: basic.get, and when the queue is empty a consumer of one delivery until
-    /// <paramref name="timeout"/>. A message that arrives as the wait ends is returned rather than sent back, so that
-    /// its delivery count stays true.</summary>
-    private static async Task<Taken?> TakeAsync(IChannel channel, string queue, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <paramref name="timeout"/>. A message that arrived by the time the wait ended is returned, so that its delivery
+    /// count stays true; one that arrives after that, sent before RabbitMQ saw the cancel, goes to
+    /// <paramref name="giveBackLate"/>.</summary>
+    private static async Task<Taken?> TakeAsync(IChannel channel, string queue, TimeSpan timeout, Func<Taken, Task> giveBackLate, CancellationToken cancellationToken)
     {
         var got = await channel.BasicGetAsync(queue, autoAck: false, cancellationToken).ConfigureAwait(false);
         if (got is not null)
@@ -308,9 +501,11 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         }
         finally
         {
+            // No need to wait for cancel-ok: the one delivery is unacknowledged, so the prefetch of one holds back any
+            // other, and the channel's next frame (an ack, or the commit that holds it) reaches RabbitMQ after the cancel.
             if (channel.IsOpen)
             {
-                await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None).ConfigureAwait(false);
+                await channel.BasicCancelAsync(tag, noWait: true, CancellationToken.None).ConfigureAwait(false);
             }
         }
         var received = consumer.Received;
@@ -318,55 +513,14 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         {
             return received.Result;
         }
+        _ = received.ContinueWith(late => giveBackLate(late.Result), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
         cancellationToken.ThrowIfCancellationRequested();
         if (received.IsCanceled)
         {
             throw new BrokerException($"RabbitMQ ended the wait on queue '{queue}': the queue was deleted.");
         }
         return received.IsFaulted ? await received.ConfigureAwait(false) : null;
-    }
-
-    /// <summary>Creates the counter of a JoinableQueue's unfinished items once, under a lock that RabbitMQ frees if
-    /// its holder dies: an exclusive queue. The marker queue, declared last, says that the counter message exists;
-    /// until it does nobody takes the counter, so an empty counter queue then means a creator died before publishing.</summary>
-    private Task EnsureCounterAsync(string queue, CancellationToken cancellationToken) =>
-        _counters.GetOrAdd(queue, q => new Lazy<Task>(() => RunAsync((session, ct) => CreateCounterAsync(session, q, ct), CancellationToken.None)))
-            .Value.WaitAsync(cancellationToken);
-
-    private async Task<bool> CreateCounterAsync(Session session, string queue, CancellationToken cancellationToken)
-    {
-        var pause = FirstPause;
-        while (true)
-        {
-            await using var gate = await session.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await gate.QueueDeclareAsync(LockQueue(queue), durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationInterruptedException e) when (ReplyCode(e) == 405)
-            {
-                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-                pause = Next(pause);
-                continue;
-            }
-            var admin = await session.Admin.GetAsync(cancellationToken).ConfigureAwait(false);
-            if (!await ExistsAsync(admin, MarkerQueue(queue), cancellationToken).ConfigureAwait(false))
-            {
-                admin = await session.Admin.GetAsync(cancellationToken).ConfigureAwait(false);
-                // Classic: a quorum queue would drop a message given back too often, and Join gives the counter back.
-                await admin.QueueDeclareAsync(CounterQueue(queue), durable: true, exclusive: false, autoDelete: false,
-                    new Dictionary<string, object?> { ["x-queue-type"] = "classic" }, cancellationToken: cancellationToken).ConfigureAwait(false);
-                if ((await PassiveDeclareAsync(admin, CounterQueue(queue), cancellationToken).ConfigureAwait(false)).MessageCount == 0)
-                {
-                    var publisher = await session.Publisher.GetAsync(cancellationToken).ConfigureAwait(false);
-                    await publisher.BasicPublishAsync("", CounterQueue(queue), mandatory: true, Persistent, "0"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-                }
-                await admin.QueueDeclareAsync(MarkerQueue(queue), durable: true, exclusive: false, autoDelete: false,
-                    new Dictionary<string, object?> { ["x-queue-type"] = "classic" }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            await gate.QueueDeleteAsync(LockQueue(queue), ifUnused: false, ifEmpty: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return true;
-        }
     }
 
     private async Task<QueueDeclareOk> PassiveDeclareAsync(IChannel admin, string queue, CancellationToken cancellationToken)
@@ -378,19 +532,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         catch (OperationInterruptedException e) when (ReplyCode(e) == 404)
         {
             throw new BrokerException($"Queue '{queue}' does not exist on RabbitMQ at {_url.Display}.", e);
-        }
-    }
-
-    private static async Task<bool> ExistsAsync(IChannel admin, string queue, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await admin.QueueDeclarePassiveAsync(queue, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationInterruptedException e) when (ReplyCode(e) == 404)
-        {
-            return false;
         }
     }
 
@@ -475,16 +616,17 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     private static int ReplyCode(OperationInterruptedException e) => e.ShutdownReason?.ReplyCode ?? 0;
 
-    private static long ParseCount(string queue, ReadOnlySpan<byte> body) =>
-        long.TryParse(Encoding.ASCII.GetString(body), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var count)
-            ? count
-            : throw new BrokerException($"The unfinished count of queue '{queue}' on RabbitMQ is unreadable; was {CounterQueue(queue)} written by something else?");
+    internal static string CounterQueue(string queue) => "broker.unfinished." + queue;
 
-    private static string CounterQueue(string queue) => "broker.unfinished." + queue;
+    private static string LockQueue(string queue) => "broker.lock." + queue;
+}
 
-    private static string MarkerQueue(string queue) => "broker.counted." + queue;
+/// <summary>A joinable item waiting for the transaction that puts it.</summary>
+internal sealed class PendingPut(ReadOnlyMemory<byte> body)
+{
+    public ReadOnlyMemory<byte> Body { get; } = body;
 
-    private static string LockQueue(string queue) => "broker.counting." + queue;
+    public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>An item taken from a RabbitMQ queue, with the channel that must acknowledge it.</summary>

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.RabbitMq;
 
-/// <summary>Serves <c>amqp://host[:port][/vhost]</c> and <c>amqps://</c>, with any credentials as
+/// <summary>Serves <c>amqp://host[:port][/vhost][?prefetch=1]</c> and <c>amqps://</c>, with any credentials as
 /// <c>user:password@</c> before the host. RabbitMQ keeps queues; list Redis after it in a composite URL for locks
 /// and values.</summary>
 public sealed class RabbitMqTransportFactory : ITransportFactory
@@ -19,7 +19,8 @@ public sealed class RabbitMqTransportFactory : ITransportFactory
         {
             throw new BrokerUrlException($"'{url.Display}' names no host: use amqp://host:5672/.");
         }
-        BrokerUrlSettings.Read(url, "RabbitMQ");
-        return new RabbitMqTransport(url, loggerFactory.CreateLogger("Broker.Transport.RabbitMq"));
+        // prefetch: messages a process keeps ready for its Gets; 1, the default, keeps none and takes one per Get.
+        var prefetch = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch").Integer("prefetch", 1, 1, ushort.MaxValue);
+        return new RabbitMqTransport(url, (ushort)prefetch, loggerFactory.CreateLogger("Broker.Transport.RabbitMq"));
     }
 }

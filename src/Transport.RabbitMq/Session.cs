@@ -42,11 +42,15 @@ internal sealed class Session(IConnection connection) : IAsyncDisposable
 /// queue's unfinished items.</summary>
 internal sealed class QueueChannels(IConnection connection)
 {
+    private readonly SemaphoreSlim _starting = new(1, 1);
+    private Prefetcher? _takerPrefetcher;
+    private Prefetcher? _readerPrefetcher;
+
     private static readonly Func<IChannel, CancellationToken, Task> PrefetchOne = (channel, ct) =>
         channel.BasicQosAsync(0, 1, global: false, ct);
 
-    /// <summary>Takes items for JoinableQueue, whose TaskDone acknowledges on this same channel. It is transactional,
-    /// so that an acknowledgement and the unfinished count change together or not at all.</summary>
+    /// <summary>Takes items for JoinableQueue, whose TaskDone acknowledges on this same channel, and puts them. It is
+    /// transactional, so that an item and its delta of the unfinished count are committed together or not at all.</summary>
     public ChannelSlot Taker { get; } = new(connection, null, async (channel, ct) =>
     {
         await PrefetchOne(channel, ct).ConfigureAwait(false);
@@ -58,4 +62,49 @@ internal sealed class QueueChannels(IConnection connection)
 
     /// <summary>One transaction at a time on <see cref="Taker"/>: a commit covers everything the channel did.</summary>
     public SemaphoreSlim Transaction { get; } = new(1, 1);
+
+    /// <summary>The standing consumer of <see cref="Taker"/> or <see cref="Reader"/> when the URL sets a prefetch above
+    /// one, started on the first Get and again on a channel opened anew.</summary>
+    public async ValueTask<Prefetcher> PrefetcherAsync(bool acknowledge, IChannel channel, string queue, ushort prefetch, CancellationToken cancellationToken)
+    {
+        var running = acknowledge ? _takerPrefetcher : _readerPrefetcher;
+        if (running?.Channel == channel)
+        {
+            return running;
+        }
+        await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            running = acknowledge ? _takerPrefetcher : _readerPrefetcher;
+            if (running?.Channel == channel)
+            {
+                return running;
+            }
+            var started = await Prefetcher.StartAsync(channel, queue, prefetch, cancellationToken).ConfigureAwait(false);
+            if (acknowledge)
+            {
+                _takerPrefetcher = started;
+            }
+            else
+            {
+                _readerPrefetcher = started;
+            }
+            return started;
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    /// <summary>Joinable puts waiting for a transaction, and whether one of their callers is committing them.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<PendingPut> Puts { get; } = new();
+
+    public int Leading;
+
+    /// <summary>This process's turn at the queue's lock (see RabbitMqTransport.ExclusivelyAsync).</summary>
+    public SemaphoreSlim Exclusive { get; } = new(1, 1);
+
+    /// <summary>Joinable items this process finished on the queue, to sum the deltas now and then.</summary>
+    public int Finished;
 }

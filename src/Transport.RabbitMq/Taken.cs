@@ -49,3 +49,37 @@ internal sealed class SingleDelivery(IChannel channel) : AsyncDefaultBasicConsum
         return Task.CompletedTask;
     }
 }
+
+/// <summary>A consumer that sums the first <paramref name="count"/> deltas of a queue's unfinished count and keeps
+/// them unacknowledged, for the transaction that replaces them by their sum.</summary>
+internal sealed class DeltaSum(IChannel channel, string queue, int count) : AsyncDefaultBasicConsumer(channel)
+{
+    private readonly TaskCompletionSource<(long Sum, ulong LastTag)> _summed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _sum;
+    private int _seen;
+
+    public Task<(long Sum, ulong LastTag)> Summed => _summed.Task;
+
+    public override Task HandleBasicDeliverAsync(string consumerTag, ulong deliveryTag, bool redelivered, string exchange, string routingKey,
+        IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        if (!long.TryParse(body.Span, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var delta))
+        {
+            _summed.TrySetException(new BrokerException(
+                $"The unfinished count of queue '{queue}' holds an unreadable message: was {RabbitMqTransport.CounterQueue(queue)} written by something else?"));
+            return Task.CompletedTask;
+        }
+        _sum += delta;
+        if (++_seen == count)
+        {
+            _summed.TrySetResult((_sum, deliveryTag));
+        }
+        return Task.CompletedTask;
+    }
+
+    public override Task HandleChannelShutdownAsync(object channel, RabbitMQ.Client.Events.ShutdownEventArgs reason)
+    {
+        _summed.TrySetException(new RabbitMQ.Client.Exceptions.AlreadyClosedException(reason));
+        return Task.CompletedTask;
+    }
+}

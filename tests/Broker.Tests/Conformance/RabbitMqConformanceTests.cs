@@ -28,3 +28,11 @@ public sealed class CompositeConformanceTests(RabbitMqServer rabbitMq, RedisServ
 {
     protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect($"{rabbitMq.Url},{redis.ShortLeaseUrl}"));
 }
+
+/// <summary>The queue suite with a standing consumer that keeps up to 8 messages ready for each process's Gets.</summary>
+[Collection(RabbitMqCollection.Name)]
+public sealed class RabbitMqPrefetchConformanceTests(RabbitMqServer rabbitMq) : QueueConformanceTests
+{
+    protected override Task<BrokerContext> ConnectAsync() =>
+        Task.FromResult(BrokerContext.Connect($"{rabbitMq.Url.TrimEnd('/')}/?prefetch=8"));
+}

@@ -6,7 +6,7 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
 /// <summary>Broker on RabbitMQ against raw RabbitMQ.Client 7 doing the same work with the same guarantees: durable
-/// quorum queues, persistent messages, puts that return once confirmed with a window of publishes in flight, and
+/// classic queues, persistent messages, puts that return once confirmed with a window of publishes in flight, and
 /// manual acknowledgements with a prefetch of one. Broker and raw runs alternate; each figure is the median.</summary>
 public static class RabbitMqBench
 {
@@ -161,7 +161,7 @@ public static class RabbitMqBench
         await using var channel = await connection.CreateChannelAsync();
         var name = $"raw-{Guid.NewGuid():N}";
         await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false,
-            new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+            new Dictionary<string, object?> { ["x-queue-type"] = "classic" });
         return name;
     }
 

@@ -10,8 +10,9 @@ using RabbitMQ.Client.Exceptions;
 
 namespace Broker.Transport.RabbitMq;
 
-/// <summary>Queues on RabbitMQ. Items are persistent messages in durable queues: quorum queues, which count
-/// deliveries, or classic queues for a maxsize, whose length limit RabbitMQ enforces exactly. A plain Put returns once
+/// <summary>Queues on RabbitMQ. Items are persistent messages in durable classic queues, whose length limit RabbitMQ
+/// enforces exactly (a quorum queue's lets one message too many in, and moves five times fewer messages on one node
+/// here); a redelivered item is counted by publishing it again with its count. A plain Put returns once
 /// the broker confirmed it, with many publishes in flight on one channel. A Get takes one message and never hoards:
 /// it asks with basic.get and, when the queue is empty, waits on a consumer that takes a single delivery.
 /// <para>AMQP shows a queue's waiting messages but not those delivered and unacknowledged, so a JoinableQueue keeps
@@ -82,7 +83,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     {
         var arguments = maxSize > 0
             ? new Dictionary<string, object?> { ["x-queue-type"] = "classic", ["x-max-length"] = maxSize, ["x-overflow"] = "reject-publish" }
-            : new Dictionary<string, object?> { ["x-queue-type"] = "quorum" };
+            : Classic;
         await RunAsync(async (session, ct) =>
         {
             var admin = await session.Admin.GetAsync(ct).ConfigureAwait(false);
@@ -115,14 +116,23 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         {
             var channels = session.For(queue);
             var channel = await (acknowledge ? channels.Taker : channels.Reader).GetAsync(ct).ConfigureAwait(false);
-            var taken = _prefetch > 1
-                ? await (await channels.PrefetcherAsync(acknowledge, channel, queue, _prefetch, ct).ConfigureAwait(false)).TakeAsync(timeout, ct).ConfigureAwait(false)
-                : await TakeAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
-            if (taken is not null && !acknowledge)
+            var recount = acknowledge && _maxSizes.GetValueOrDefault(queue) == 0;
+            while (true)
             {
-                await channel.BasicAckAsync(taken.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+                var taken = _prefetch > 1
+                    ? await (await channels.PrefetcherAsync(acknowledge, channel, queue, _prefetch, ct).ConfigureAwait(false)).TakeAsync(timeout, ct).ConfigureAwait(false)
+                    : await TakeAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
+                if (taken is { Redelivered: true } && recount)
+                {
+                    await RecountAsync(channels, queue, taken).ConfigureAwait(false);
+                    continue;
+                }
+                if (taken is not null && !acknowledge)
+                {
+                    await channel.BasicAckAsync(taken.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+                }
+                return (Taken: taken, Channels: channels);
             }
-            return (Taken: taken, Channels: channels);
         }, cancellationToken).ConfigureAwait(false);
         if (taken.Taken is not { } item)
         {
@@ -313,6 +323,23 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         }
     }
 
+    /// <summary>Publishes a redelivered item again with the count of its deliveries, and acknowledges the old copy, in
+    /// one transaction: a classic queue keeps no count, and a Pool gives up on a task after so many deliveries. The
+    /// count is unchanged (the item is still unfinished), and the item goes to the back of the queue. A bounded queue
+    /// skips this, as the new copy could be refused while the old one is taken: there Attempt stops at 2.</summary>
+    private static Task RecountAsync(QueueChannels channels, string queue, Taken taken) =>
+        InTransactionAsync(channels, taken.Channel, async () =>
+        {
+            var headers = new Dictionary<string, object?> { [Taken.DeliveriesHeader] = taken.Attempt - 1 };
+            if (taken.Joinable)
+            {
+                headers[Taken.JoinableHeader] = true;
+            }
+            await taken.Channel.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { Persistent = true, Headers = headers },
+                taken.Body, CancellationToken.None).ConfigureAwait(false);
+            await taken.Channel.BasicAckAsync(taken.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+        }, CancellationToken.None);
+
     private static async Task GiveBackAsync(QueueChannels channels, Taken late, bool transactional)
     {
         try
@@ -458,8 +485,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         }
     }
 
-    /// <summary>Declares the queue of a JoinableQueue's deltas, once per process. Classic: a quorum queue would not
-    /// keep the order of the deltas given back by a summer that died.</summary>
+    /// <summary>Declares the queue of a JoinableQueue's deltas, once per process.</summary>
     private async Task EnsureCountedAsync(string queue, CancellationToken cancellationToken)
     {
         if (_counted.ContainsKey(queue))
@@ -561,6 +587,18 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private async Task<T> RunAsync<T>(Func<Session, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed == 1, this);
+        if (_session is { IsOpen: true } connected)
+        {
+            // The common case runs without the retry pipeline's cost; a connection fault falls through to it.
+            try
+            {
+                return await operation(connected, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsConnectionFault(e))
+            {
+                _logger.LogWarning("RabbitMQ at {Url} failed ({Reason}); retrying", _url.Display, e.Message);
+            }
+        }
         try
         {
             return await _retry.ExecuteAsync(async ct => await operation(await SessionAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),

@@ -2,6 +2,8 @@
 #   docker build -t broker .
 # The worker host serves a pool with the [PoolTask] methods of the assemblies given with --assembly:
 #   docker run broker --broker redis://redis:6379 --pool demo --processes 2 --assembly /app/demo/Demo.dll
+# (or --broker amqp://rabbitmq:5672/,redis://redis:6379 for the queues on RabbitMQ, with the credentials in the URL
+# as user:password@ before the host; BROKER_URL works too)
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .

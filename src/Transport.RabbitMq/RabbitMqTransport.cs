@@ -45,10 +45,9 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private readonly ILogger _logger;
     private readonly ConnectionFactory _factory;
     private readonly ResiliencePipeline _retry;
-    private readonly SemaphoreSlim _connecting = new(1, 1);
     private readonly ConcurrentDictionary<string, int> _maxSizes = new();
     private readonly ConcurrentDictionary<string, byte> _counted = new();
-    private Session? _session;
+    private readonly Reopening<Session> _session;
     private int _disposed;
 
     public RabbitMqTransport(BrokerUrl url, ushort prefetch, ILogger logger)
@@ -64,6 +63,11 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             ClientProvidedName = $"broker pid {Environment.ProcessId}",
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
         };
+        _session = new(async ct =>
+        {
+            ObjectDisposedException.ThrowIf(_disposed == 1, this);
+            return new Session(await _factory.CreateConnectionAsync(ct).ConfigureAwait(false));
+        }, session => session.IsOpen, session => session.DisposeAsync());
         _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"RabbitMQ at {url.Display}", retries: 8);
     }
 
@@ -173,7 +177,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         {
             return;
         }
-        if (_session is { } session)
+        if (_session.Current is { } session)
         {
             await session.DisposeAsync().ConfigureAwait(false);
         }
@@ -587,7 +591,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private async Task<T> RunAsync<T>(Func<Session, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed == 1, this);
-        if (_session is { IsOpen: true } connected)
+        if (_session.Current is { IsOpen: true } connected)
         {
             // The common case runs without the retry pipeline's cost; a connection fault falls through to it.
             try
@@ -601,7 +605,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         }
         try
         {
-            return await _retry.ExecuteAsync(async ct => await operation(await SessionAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+            return await _retry.ExecuteAsync(async ct => await operation(await _session.GetAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (IsConnectionFault(e))
@@ -611,32 +615,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException)
         {
             throw new BrokerException($"RabbitMQ at {_url.Display} refused: {e.InnerException?.Message ?? e.Message}", e);
-        }
-    }
-
-    private async ValueTask<Session> SessionAsync(CancellationToken cancellationToken)
-    {
-        if (_session is { IsOpen: true } open)
-        {
-            return open;
-        }
-        await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_session is { IsOpen: true } reopened)
-            {
-                return reopened;
-            }
-            if (_session is { } old)
-            {
-                await old.DisposeAsync().ConfigureAwait(false);
-            }
-            ObjectDisposedException.ThrowIf(_disposed == 1, this);
-            return _session = new Session(await _factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false));
-        }
-        finally
-        {
-            _connecting.Release();
         }
     }
 

@@ -14,13 +14,13 @@ internal sealed class Session(IConnection connection) : IAsyncDisposable
     public bool IsOpen => Connection.IsOpen;
 
     /// <summary>Publishes plain items: publisher confirms tracked by the client, with a window of publishes in flight.</summary>
-    public ChannelSlot Publisher { get; } = new(connection, new CreateChannelOptions(
+    public Reopening<IChannel> Publisher { get; } = ChannelSlot.Of(connection, new CreateChannelOptions(
         publisherConfirmationsEnabled: true,
         publisherConfirmationTrackingEnabled: true,
         outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(512)));
 
     /// <summary>Declares and counts: a failed passive declare closes this channel and nothing else.</summary>
-    public ChannelSlot Admin { get; } = new(connection, null);
+    public Reopening<IChannel> Admin { get; } = ChannelSlot.Of(connection, null);
 
     public QueueChannels For(string queue) => _queues.GetOrAdd(queue, _ => new QueueChannels(Connection));
 
@@ -51,14 +51,14 @@ internal sealed class QueueChannels(IConnection connection)
 
     /// <summary>Takes items for JoinableQueue, whose TaskDone acknowledges on this same channel, and puts them. It is
     /// transactional, so that an item and its delta of the unfinished count are committed together or not at all.</summary>
-    public ChannelSlot Taker { get; } = new(connection, null, async (channel, ct) =>
+    public Reopening<IChannel> Taker { get; } = ChannelSlot.Of(connection, null, async (channel, ct) =>
     {
         await PrefetchOne(channel, ct).ConfigureAwait(false);
         await channel.TxSelectAsync(ct).ConfigureAwait(false);
     });
 
     /// <summary>Takes items for a plain Queue, acknowledging each as soon as it arrived; Join reads the count here.</summary>
-    public ChannelSlot Reader { get; } = new(connection, null, PrefetchOne);
+    public Reopening<IChannel> Reader { get; } = ChannelSlot.Of(connection, null, PrefetchOne);
 
     /// <summary>One transaction at a time on <see cref="Taker"/>: a commit covers everything the channel did.</summary>
     public SemaphoreSlim Transaction { get; } = new(1, 1);

@@ -122,6 +122,26 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bounded_JoinableQueue_counts_waiting_items_against_its_maxsize_and_Join_counts_every_item()
+    {
+        var queue = new JoinableQueue<int>(maxsize: 2, broker: Broker);
+        var peer = new JoinableQueue<int>(maxsize: 2, name: queue.Name, broker: await PeerAsync());
+        await queue.PutAsync(1);
+        await peer.PutAsync(2);
+        await Assert.ThrowsAsync<QueueFullException>(() => peer.PutAsync(3, Short).AsTask());
+        Assert.Equal(1, await peer.GetAsync(Short)); // taken, not done: no longer waiting, still unfinished
+        await queue.PutAsync(3, Short);
+        Assert.False(await queue.JoinAsync(Short));
+        await peer.TaskDoneAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            await queue.GetAsync(Short);
+            await queue.TaskDoneAsync();
+        }
+        Assert.True(await queue.JoinAsync(Short));
+    }
+
+    [Fact]
     public async Task QSize_and_Empty_count_waiting_items()
     {
         var queue = new Queue<int>(broker: Broker);

@@ -22,6 +22,7 @@ public sealed class BrokerContext : IAsyncDisposable
     private readonly Lazy<IQueueBackend> _queues;
     private readonly Lazy<ILockBackend> _locks;
     private readonly Lazy<IValueBackend> _values;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, int MaxSize), Task> _declared = new();
     private int _disposed;
 
     private BrokerContext(string url, BrokerOptions options)
@@ -65,6 +66,19 @@ public sealed class BrokerContext : IAsyncDisposable
     internal ILockBackend Locks => _locks.Value;
 
     internal IValueBackend Values => _values.Value;
+
+    /// <summary>Declares a queue once per context, however many handles name it: a worker that answers each task
+    /// through a new handle on its caller's queue costs no round trip per task. A declaration that failed is tried
+    /// again by the next handle.</summary>
+    internal Task DeclareQueueAsync(string queue, int maxSize)
+    {
+        var key = (queue, maxSize);
+        var declared = _declared.GetOrAdd(key, k => Queues.DeclareAsync(k.Queue, k.MaxSize, CancellationToken.None).AsTask());
+        // Forget a failure as soon as it happens, or here if it happened before the task was stored.
+        _ = declared.ContinueWith(failed => _declared.TryRemove(new KeyValuePair<(string, int), Task>(key, failed)),
+            CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+        return declared;
+    }
 
     /// <summary>Disposes the default context if this process created it; a child does so as it exits, so that what it
     /// held goes back to the broker at once.</summary>

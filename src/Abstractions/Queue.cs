@@ -130,7 +130,7 @@ public class Queue<T> : BrokerHandle
     }
 
     private protected override Task CreateAsync(CancellationToken cancellationToken) =>
-        Backend.DeclareAsync(Name, MaxSize, cancellationToken).AsTask();
+        Broker.DeclareQueueAsync(Name, MaxSize);
 
     internal override HandleDescriptor Describe() => new(Kind, Name, MaxSize);
 

@@ -10,7 +10,6 @@ namespace Broker.Pools;
 /// the caller keeps the first answer.</summary>
 internal static class PoolWorker
 {
-    private const int MaxReplyQueues = 256;
 
     /// <param name="tasks">The pool's task queue.</param>
     /// <param name="maxTasks">Tasks to run before ending, so that the pool starts a fresh worker; 0 for no limit.</param>
@@ -26,7 +25,6 @@ internal static class PoolWorker
         // The mark of one task travels with the get of the next: one connection keeps them in order, so the broker
         // has the mark before it hands out the next task, and no round trip waits for it alone.
         var marking = Task.CompletedTask;
-        var replies = new Dictionary<string, Queue<PoolResult>>();
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
             var (task, attempt) = await tasks.GetWithAttemptAsync().ConfigureAwait(false);
@@ -43,26 +41,11 @@ internal static class PoolWorker
             }
             else
             {
-                await ReplyQueue(replies, replyTo, broker).PutAsync(result).ConfigureAwait(false);
+                await new Queue<PoolResult>(name: replyTo, broker: broker).PutAsync(result).ConfigureAwait(false);
             }
             marking = tasks.TaskDoneAsync().AsTask();
         }
         await marking.ConfigureAwait(false);
-    }
-
-    /// <summary>The handle of a caller's reply queue, kept from task to task: a handle declares its queue on first use,
-    /// so a new handle per task would cost a round trip per task.</summary>
-    private static Queue<PoolResult> ReplyQueue(Dictionary<string, Queue<PoolResult>> replies, string name, BrokerContext broker)
-    {
-        if (!replies.TryGetValue(name, out var reply))
-        {
-            if (replies.Count >= MaxReplyQueues)
-            {
-                replies.Clear(); // a long-lived fleet worker meets callers without end
-            }
-            replies[name] = reply = new Queue<PoolResult>(name: name, broker: broker);
-        }
-        return reply;
     }
 
     /// <summary>A task whose workers all ended while running it (it killed them, or they crashed): it fails with the

@@ -24,7 +24,7 @@ public static class Program
                     Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379", Options.Text(rest, "amqp"));
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 2000] [--runs 20]");
+                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 20000] [--runs 20]");
                 Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
                 Console.Error.WriteLine("       Broker.Bench rabbitmq [--url amqp://127.0.0.1:5672/] [--repeats 5] [--items 10000]");
                 Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--amqp amqp://127.0.0.1:5672/] [--repeats 5] [--items 4000]");
@@ -38,7 +38,7 @@ public sealed record Options(int Repeats, int Items, int Cycles, int Runs)
     public static Options Parse(string[] args, int items = 20_000)
     {
         int Get(string name, int fallback) => Text(args, name) is { } text ? int.Parse(text) : fallback;
-        return new Options(Get("repeats", 5), Get("items", items), Get("cycles", 2_000), Get("runs", 20));
+        return new Options(Get("repeats", 5), Get("items", items), Get("cycles", 20_000), Get("runs", 20));
     }
 
     public static string? Text(string[] args, string name) =>

@@ -244,8 +244,10 @@ public sealed class LockScope : IAsyncDisposable, IDisposable
 
 internal static class LockOwners
 {
-    private static readonly string s_process = $"{Environment.MachineName}:{Environment.ProcessId}";
+    // The random part tells apart two processes that get the same machine name and pid, as restarted containers do.
+    private static readonly string s_process = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private static long s_last;
 
     /// <summary>A unique owner for one acquisition, naming the process for whoever reads the broker.</summary>
-    public static string New() => $"{s_process}:{Guid.NewGuid():N}";
+    public static string New() => $"{s_process}:{Interlocked.Increment(ref s_last)}";
 }

@@ -2,19 +2,29 @@ using Broker.Transport;
 
 namespace Broker.Transport.Local;
 
-/// <summary>The state of the embedded broker: queues, locks and values, guarded by one lock. Each client (this
-/// process, or a child over the socket) works through a <see cref="LocalSession"/>, which remembers what that client
-/// holds so that its end gives it all back.</summary>
-internal sealed class LocalBroker
+/// <summary>The state of the embedded broker: queues, and the slots of locks and values in <see cref="Memory"/>,
+/// handed out under one lock. Each client (this process, or a child over the socket) works through a
+/// <see cref="LocalSession"/>, which remembers what that client holds so that its end gives it all back.</summary>
+internal sealed class LocalBroker(Func<string> directory)
 {
     private readonly Dictionary<string, QueueState> _queues = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, LockState> _locks = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Scalar> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Name, SlotUse Use), SlotGrant> _slots = [];
+    private readonly List<int> _lockSlots = [];
     private long _lastDelivery;
+    private int _lastSession;
 
     internal object Gate { get; } = new();
 
-    public LocalSession OpenSession() => new(this);
+    /// <summary>The host's mapping of the slots, which it creates as it hands them out.</summary>
+    internal SlotMemory Memory { get; } = new(directory, create: true);
+
+    public LocalSession OpenSession()
+    {
+        lock (Gate)
+        {
+            return new(this, ++_lastSession);
+        }
+    }
 
     internal QueueState Queue(string name)
     {
@@ -25,16 +35,28 @@ internal sealed class LocalBroker
         return queue;
     }
 
-    internal LockState Lock(string name)
+    /// <summary>The slot of a name, handed out on its first use; a value's starts at <paramref name="initial"/>.
+    /// Under the broker's lock.</summary>
+    internal SlotGrant Slot(string name, SlotUse use, Scalar initial, int session)
     {
-        if (!_locks.TryGetValue(name, out var state))
+        if (!_slots.TryGetValue((name, use), out var grant))
         {
-            _locks[name] = state = new LockState(name);
+            grant = new SlotGrant(_slots.Count, initial.Kind, 0);
+            using (var slot = Memory.Open(grant.Index))
+            {
+                slot.First = use == SlotUse.Value ? initial.Bits : 0;
+            }
+            _slots[(name, use)] = grant;
+            if (use == SlotUse.Lock)
+            {
+                _lockSlots.Add(grant.Index);
+            }
         }
-        return state;
+        return grant with { Session = session };
     }
 
-    internal Dictionary<string, Scalar> Values => _values;
+    /// <summary>Frees the locks a session holds; under the broker's lock.</summary>
+    internal void FreeLocksOf(int session) => SharedSlots.FreeLocksOf(Memory, session, _lockSlots);
 
     internal long NextDeliveryId() => ++_lastDelivery;
 
@@ -115,22 +137,13 @@ internal sealed class QueueState(string name, int maxSize)
     }
 }
 
-internal sealed class LockState(string name)
-{
-    public string Name { get; } = name;
-    public string? Owner { get; set; }
-    public LocalSession? Holder { get; set; }
-    public long FencingToken { get; set; }
-    public LinkedList<Waiter<LockLease?>> Waiters { get; } = new();
-}
-
 /// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement.</summary>
 internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id, int attempt) : Delivery(queue, body, attempt)
 {
     public long Id { get; } = id;
 }
 
-/// <summary>A pending Get, Put, Join or Acquire: completed by the broker, or by its timeout, its cancellation, or the
+/// <summary>A pending Get, Put or Join: completed by the broker, or by its timeout, its cancellation, or the
 /// end of its session.</summary>
 internal sealed class Waiter<T> : TaskCompletionSource<T>, IWaiter
 {
@@ -152,7 +165,7 @@ internal sealed class Waiter<T> : TaskCompletionSource<T>, IWaiter
 
     public LocalSession Session { get; }
 
-    /// <summary>What the broker needs to complete it: the body of a put, the acknowledge flag of a get, the owner of an acquire.</summary>
+    /// <summary>What the broker needs to complete it: the body of a put, the acknowledge flag of a get.</summary>
     public object? State { get; }
 
     /// <summary>Queues the waiter and arms its timeout; under the broker's lock.</summary>

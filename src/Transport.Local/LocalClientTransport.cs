@@ -6,10 +6,15 @@ using Microsoft.Extensions.Logging;
 namespace Broker.Transport.Local;
 
 /// <summary>A child's connection to the broker its parent hosts, at <c>local:///path/to/broker.sock</c>. One socket
-/// carries every operation; blocking ones wait on the broker, not here.</summary>
-internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITransport, IQueueBackend, ILockBackend, IValueBackend
+/// carries every queue operation; blocking ones wait on the broker, not here. Locks and values are in the memory the
+/// broker shares from the socket's directory, and the socket only hands out their slots.</summary>
+internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDirectory
 {
-    private readonly string _path = url.Uri.AbsolutePath;
+    private readonly BrokerUrl _url;
+    private readonly ILogger _logger;
+    private readonly string _path;
+    private readonly SlotMemory _memory;
+    private readonly SharedSlots _slots;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<byte[]>> _pending = new();
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private FrameConnection? _connection;
@@ -17,15 +22,25 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
     private Exception? _broken;
     private int _lastId;
 
-    public string DisplayUrl => url.Display;
+    public LocalClientTransport(BrokerUrl url, ILogger logger)
+    {
+        _url = url;
+        _logger = logger;
+        _path = url.Uri.AbsolutePath;
+        var directory = Path.GetDirectoryName(_path)!;
+        _memory = new SlotMemory(() => directory, create: false);
+        _slots = new SharedSlots(_memory, this);
+    }
+
+    public string DisplayUrl => _url.Display;
 
     public IQueueBackend Queues => this;
 
-    public ILockBackend Locks => this;
+    public ILockBackend Locks => _slots;
 
-    public IValueBackend Values => this;
+    public IValueBackend Values => _slots;
 
-    public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(url.Original);
+    public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken) =>
         await CallAsync(Op.Declare, (queue, maxSize), static (ref w, s) =>
@@ -64,8 +79,20 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
         return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt);
     }
 
-    public async ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) =>
-        await CallAsync(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id), cancellationToken).ConfigureAwait(false);
+    /// <summary>Sends the acknowledgement without waiting for an answer: the broker cannot refuse an item this client
+    /// took, and a frame sent before this process ends still reaches the broker, which reads it before it sees the
+    /// connection close. Later requests on the socket come after it.</summary>
+    public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        if (_broken is { } broken || _connection is not { } connection)
+        {
+            throw Unavailable(_broken ?? new InvalidOperationException("no connection"));
+        }
+        var frame = new FrameWriter(Wire.Unanswered, (byte)Op.Ack);
+        frame.Int64(((LocalDelivery)delivery).Id);
+        connection.Send(frame.Finish());
+        return default;
+    }
 
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
         new FrameReader(await CallAsync(Op.Count, queue, static (ref w, q) => w.String(q), cancellationToken).ConfigureAwait(false)).Int64();
@@ -80,53 +107,16 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
         return result[0] == 1;
     }
 
-    public async ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<SlotGrant> SlotAsync(string name, SlotUse use, Scalar initial, CancellationToken cancellationToken)
     {
-        var result = await CallAsync(Op.Acquire, (name, owner, timeout), static (ref w, s) =>
+        var result = await CallAsync(Op.Slot, (name, use, initial), static (ref w, s) =>
         {
             w.String(s.name);
-            w.String(s.owner);
-            w.Timeout(s.timeout);
+            w.Byte((byte)s.use);
+            w.Scalar(s.initial);
         }, cancellationToken).ConfigureAwait(false);
         var reader = new FrameReader(result);
-        return reader.Byte() == 1 ? new LockLease(reader.Int64(), CancellationToken.None) : null;
-    }
-
-    public async ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken) =>
-        await CallAsync(Op.Release, (name, owner), static (ref w, s) =>
-        {
-            w.String(s.name);
-            w.String(s.owner);
-        }, cancellationToken).ConfigureAwait(false);
-
-    public async ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.ValueGet, (name, kind), static (ref w, s) =>
-        {
-            w.String(s.name);
-            w.Byte((byte)s.kind);
-        }, cancellationToken).ConfigureAwait(false)).Scalar();
-
-    public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
-        await CallAsync(Op.ValueInitialize, (name, initial), WriteNamedScalar, cancellationToken).ConfigureAwait(false);
-
-    public async ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken) =>
-        await CallAsync(Op.ValueSet, (name, value), WriteNamedScalar, cancellationToken).ConfigureAwait(false);
-
-    public async ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.ValueAdd, (name, delta), WriteNamedScalar, cancellationToken).ConfigureAwait(false)).Scalar();
-
-    public async ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.ValueCompareExchange, (name, value, comparand), static (ref w, s) =>
-        {
-            w.String(s.name);
-            w.Scalar(s.value);
-            w.Scalar(s.comparand);
-        }, cancellationToken).ConfigureAwait(false)).Scalar();
-
-    private static void WriteNamedScalar(ref FrameWriter writer, (string Name, Scalar Value) state)
-    {
-        writer.String(state.Name);
-        writer.Scalar(state.Value);
+        return new SlotGrant(reader.Int32(), (ScalarKind)reader.Byte(), reader.Int32());
     }
 
     public async ValueTask DisposeAsync()
@@ -136,6 +126,7 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
             await connection.DisposeAsync().ConfigureAwait(false);
             await _reading!.ConfigureAwait(false);
         }
+        _memory.Dispose();
         _connecting.Dispose();
     }
 
@@ -145,6 +136,10 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
     {
         var connection = _connection ?? await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var id = Interlocked.Increment(ref _lastId);
+        if (id == Wire.Unanswered)
+        {
+            id = Interlocked.Increment(ref _lastId);
+        }
         var response = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = response;
         if (_broken is { } broken)
@@ -187,7 +182,7 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
             {
                 socket.Dispose();
                 throw new BrokerUnavailableException(
-                    $"Cannot reach the local broker at {url.Display} ({e.SocketErrorCode}): the process that hosts it has ended, " +
+                    $"Cannot reach the local broker at {_url.Display} ({e.SocketErrorCode}): the process that hosts it has ended, " +
                     "or this URL was not given by it.", e);
             }
             var connection = new FrameConnection(socket);
@@ -212,7 +207,7 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
             ended = e;
         }
         _broken = ended;
-        logger.LogDebug("The connection to the local broker at {Url} ended: {Reason}", url.Display, ended.Message);
+        _logger.LogDebug("The connection to the local broker at {Url} ended: {Reason}", _url.Display, ended.Message);
         foreach (var id in _pending.Keys)
         {
             if (_pending.TryRemove(id, out var pending))
@@ -242,7 +237,6 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
                 var message = reader.String();
                 pending.TrySetException(failure switch
                 {
-                    Failure.LockNotOwned => new LockNotOwnedException(message),
                     Failure.InvalidOperation => new InvalidOperationException(message),
                     Failure.Argument => new ArgumentException(message),
                     Failure.Unavailable => new BrokerUnavailableException(message),
@@ -253,5 +247,5 @@ internal sealed class LocalClientTransport(BrokerUrl url, ILogger logger) : ITra
     }
 
     private BrokerUnavailableException Unavailable(Exception reason) =>
-        new($"Lost the connection to the local broker at {url.Display}: {reason.Message}. The process that hosts it has ended.", reason);
+        new($"Lost the connection to the local broker at {_url.Display}: {reason.Message}. The process that hosts it has ended.", reason);
 }

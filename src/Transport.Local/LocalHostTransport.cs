@@ -3,14 +3,16 @@ using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Local;
 
-/// <summary>The broker this process hosts for its children, at <c>local://</c>. This process uses it directly; the
-/// socket opens on the first <see cref="ShareAsync"/>, in a private directory (mode 0700) removed when the process
-/// ends, so a program that starts no child never listens.</summary>
+/// <summary>The broker this process hosts for its children, at <c>local://</c>. This process uses it directly. Its
+/// private directory (mode 0700, removed when the process ends) is made when first needed, for the memory of locks
+/// and values or for the socket, which opens on the first <see cref="ShareAsync"/>: a program that starts no child
+/// never listens.</summary>
 internal sealed class LocalHostTransport : ITransport
 {
     private const string DirectoryPrefix = "broker-";
-    private readonly LocalBroker _broker = new();
+    private readonly LocalBroker _broker;
     private readonly LocalSession _session;
+    private readonly SharedSlots _slots;
     private readonly ILogger _logger;
     private readonly System.Threading.Lock _gate = new();
     private LocalServer? _server;
@@ -20,16 +22,18 @@ internal sealed class LocalHostTransport : ITransport
     public LocalHostTransport(ILogger logger)
     {
         _logger = logger;
+        _broker = new LocalBroker(PrivateDirectory);
         _session = _broker.OpenSession();
+        _slots = new SharedSlots(_broker.Memory, _session);
     }
 
     public string DisplayUrl => "local://";
 
     public IQueueBackend Queues => _session;
 
-    public ILockBackend Locks => _session;
+    public ILockBackend Locks => _slots;
 
-    public IValueBackend Values => _session;
+    public IValueBackend Values => _slots;
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken)
     {
@@ -37,12 +41,8 @@ internal sealed class LocalHostTransport : ITransport
         {
             if (_sharedUrl is null)
             {
-                RemoveStaleDirectories();
-                _directory = Directory.CreateTempSubdirectory($"{DirectoryPrefix}{Environment.ProcessId}-").FullName;
-                File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                var socketPath = Path.Combine(_directory, "broker.sock");
+                var socketPath = Path.Combine(PrivateDirectory(), "broker.sock");
                 _server = new LocalServer(_broker, socketPath, _logger);
-                AppDomain.CurrentDomain.ProcessExit += RemoveDirectory;
                 _sharedUrl = "local://" + socketPath;
                 _logger.LogDebug("Serving the local broker to child processes at {Path}", socketPath);
             }
@@ -62,9 +62,25 @@ internal sealed class LocalHostTransport : ITransport
         {
             await server.DisposeAsync().ConfigureAwait(false);
         }
+        _session.Close();
+        _broker.Memory.Dispose();
         RemoveDirectory(null, EventArgs.Empty);
         AppDomain.CurrentDomain.ProcessExit -= RemoveDirectory;
-        _session.Close();
+    }
+
+    private string PrivateDirectory()
+    {
+        lock (_gate)
+        {
+            if (_directory is null)
+            {
+                RemoveStaleDirectories();
+                _directory = Directory.CreateTempSubdirectory($"{DirectoryPrefix}{Environment.ProcessId}-").FullName;
+                File.SetUnixFileMode(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                AppDomain.CurrentDomain.ProcessExit += RemoveDirectory;
+            }
+            return _directory;
+        }
     }
 
     private void RemoveDirectory(object? sender, EventArgs e)

@@ -126,7 +126,7 @@ internal sealed class LocalServer : IAsyncDisposable
                         break;
                     }
                     case Op.Ack:
-                        Reply(id, session.AckAsync(args.Int64()));
+                        Acknowledge(args.Int64());
                         break;
                     case Op.Count:
                         Reply(id, session.CountAsync(args.String(), default), static (ref w, count) => w.Int64(count));
@@ -138,35 +138,13 @@ internal sealed class LocalServer : IAsyncDisposable
                         Reply(id, session.JoinAsync(queue, timeout, Waiting(id, timeout)), static (ref w, ok) => w.Byte(ok ? (byte)1 : (byte)0));
                         break;
                     }
-                    case Op.Acquire:
-                    {
-                        var name = args.String();
-                        var owner = args.String();
-                        var timeout = args.Timeout();
-                        Reply(id, session.AcquireAsync(name, owner, timeout, Waiting(id, timeout)), static (ref w, lease) =>
+                    case Op.Slot:
+                        Reply(id, session.SlotAsync(args.String(), (SlotUse)args.Byte(), args.Scalar(), default), static (ref w, grant) =>
                         {
-                            w.Byte(lease is null ? (byte)0 : (byte)1);
-                            w.Int64(lease?.FencingToken ?? 0);
+                            w.Int32(grant.Index);
+                            w.Byte((byte)grant.Kind);
+                            w.Int32(grant.Session);
                         });
-                        break;
-                    }
-                    case Op.Release:
-                        Reply(id, session.ReleaseAsync(args.String(), args.String(), default));
-                        break;
-                    case Op.ValueInitialize:
-                        Reply(id, session.InitializeAsync(args.String(), args.Scalar(), default));
-                        break;
-                    case Op.ValueGet:
-                        Reply(id, session.GetAsync(args.String(), (ScalarKind)args.Byte(), default), static (ref w, value) => w.Scalar(value));
-                        break;
-                    case Op.ValueSet:
-                        Reply(id, session.SetAsync(args.String(), args.Scalar(), default));
-                        break;
-                    case Op.ValueAdd:
-                        Reply(id, session.AddAsync(args.String(), args.Scalar(), default), static (ref w, value) => w.Scalar(value));
-                        break;
-                    case Op.ValueCompareExchange:
-                        Reply(id, session.CompareExchangeAsync(args.String(), args.Scalar(), args.Scalar(), default), static (ref w, value) => w.Scalar(value));
                         break;
                     case Op.Cancel:
                         if (_waiting.TryGetValue(id, out var waiting))
@@ -181,6 +159,20 @@ internal sealed class LocalServer : IAsyncDisposable
             catch (Exception e) when (e is not InvalidDataException)
             {
                 Fail(id, e);
+            }
+        }
+
+        /// <summary>An acknowledgement is unanswered, so one the session refuses is a broken client: its connection
+        /// closes, and what it took is delivered again.</summary>
+        private void Acknowledge(long deliveryId)
+        {
+            try
+            {
+                session.AckAsync(deliveryId);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new InvalidDataException(e.Message, e);
             }
         }
 
@@ -253,7 +245,6 @@ internal sealed class LocalServer : IAsyncDisposable
             var frame = new FrameWriter(id, (byte)Status.Failed);
             frame.Byte((byte)(error switch
             {
-                LockNotOwnedException => Failure.LockNotOwned,
                 InvalidOperationException or ObjectDisposedException => Failure.InvalidOperation,
                 ArgumentException => Failure.Argument,
                 BrokerUnavailableException => Failure.Unavailable,

@@ -2,14 +2,15 @@ using Broker.Transport;
 
 namespace Broker.Transport.Local;
 
-/// <summary>One client's view of the <see cref="LocalBroker"/>: the items it took and has not acknowledged, the
-/// locks it holds and the operations it waits on. <see cref="Close"/> gives them all back, which is how a child's
-/// death frees its locks and redelivers its unfinished items.</summary>
-internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBackend, IValueBackend
+/// <summary>One client's view of the <see cref="LocalBroker"/>: the items it took and has not acknowledged and the
+/// operations it waits on; the locks it holds carry its <see cref="Number"/>. <see cref="Close"/> gives them all
+/// back, which is how a child's death frees its locks and redelivers its unfinished items.</summary>
+internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, ISlotDirectory
 {
     private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
-    private readonly HashSet<LockState> _held = [];
     private bool _closed;
+
+    public int Number { get; } = number;
 
     internal HashSet<IWaiter> Waiting { get; } = [];
 
@@ -106,82 +107,12 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
         }
     }
 
-    public ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    public ValueTask<SlotGrant> SlotAsync(string name, SlotUse use, Scalar initial, CancellationToken cancellationToken)
     {
         lock (Gate)
         {
             ThrowIfClosed();
-            var state = broker.Lock(name);
-            if (state.Owner is null)
-            {
-                return new(Grant(state, owner));
-            }
-            return timeout == TimeSpan.Zero
-                ? new((LockLease?)null)
-                : new(new Waiter<LockLease?>(this, Gate, null, owner).Enlist(state.Waiters, timeout, cancellationToken));
-        }
-    }
-
-    public ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            var state = broker.Lock(name);
-            if (state.Owner != owner)
-            {
-                throw new LockNotOwnedException($"Lock '{name}' is not held by this owner.");
-            }
-            Free(state);
-        }
-        return default;
-    }
-
-    public ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            return new(broker.Values.TryGetValue(name, out var value) ? value.As(kind) : Scalar.Zero(kind));
-        }
-    }
-
-    public ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            broker.Values.TryAdd(name, initial);
-        }
-        return default;
-    }
-
-    public ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            broker.Values[name] = value;
-        }
-        return default;
-    }
-
-    public ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            var sum = (broker.Values.TryGetValue(name, out var value) ? value : Scalar.Zero(delta.Kind)).Add(delta).As(delta.Kind);
-            broker.Values[name] = sum;
-            return new(sum);
-        }
-    }
-
-    public ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken)
-    {
-        lock (Gate)
-        {
-            var current = broker.Values.TryGetValue(name, out var found) ? found.As(value.Kind) : Scalar.Zero(value.Kind);
-            if (current.NumericallyEquals(comparand))
-            {
-                broker.Values[name] = value;
-            }
-            return new(current);
+            return new(broker.Slot(name, use, initial, Number));
         }
     }
 
@@ -200,10 +131,7 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
             {
                 waiter.Abandon();
             }
-            foreach (var state in _held.ToArray())
-            {
-                Free(state);
-            }
+            broker.FreeLocksOf(Number);
             var returned = new HashSet<QueueState>();
             foreach (var (_, taken) in _unacknowledged.OrderBy(pair => pair.Key))
             {
@@ -230,27 +158,6 @@ internal sealed class LocalSession(LocalBroker broker) : IQueueBackend, ILockBac
         _unacknowledged[id] = (queue, body, attempt);
         queue.Unacknowledged++;
         return new LocalDelivery(queue.Name, body, id, attempt);
-    }
-
-    private LockLease Grant(LockState state, string owner)
-    {
-        state.Owner = owner;
-        state.Holder = this;
-        state.FencingToken++;
-        _held.Add(state);
-        return new LockLease(state.FencingToken, CancellationToken.None);
-    }
-
-    private static void Free(LockState state)
-    {
-        state.Holder?._held.Remove(state);
-        state.Owner = null;
-        state.Holder = null;
-        if (state.Waiters.First is { } next)
-        {
-            next.Value.Detach();
-            next.Value.TrySetResult(next.Value.Session.Grant(state, (string)next.Value.State!));
-        }
     }
 
     private void ThrowIfClosed()

@@ -12,6 +12,9 @@ internal static class Wire
 {
     public const int HeaderSize = 9;
     public const int MaxFrame = 64 * 1024 * 1024;
+
+    /// <summary>The id of a request that wants no response.</summary>
+    public const int Unanswered = 0;
 }
 
 internal enum Op : byte
@@ -22,13 +25,7 @@ internal enum Op : byte
     Ack,
     Count,
     Join,
-    Acquire,
-    Release,
-    ValueInitialize,
-    ValueGet,
-    ValueSet,
-    ValueAdd,
-    ValueCompareExchange,
+    Slot,
     Cancel,
 }
 
@@ -43,7 +40,6 @@ internal enum Status : byte
 internal enum Failure : byte
 {
     Broker = 0,
-    LockNotOwned,
     InvalidOperation,
     Argument,
     Unavailable,
@@ -74,7 +70,7 @@ internal struct FrameWriter
     public void Scalar(Scalar value)
     {
         Byte((byte)value.Kind);
-        Int64(value.Kind == ScalarKind.Integer ? value.Integer : BitConverter.DoubleToInt64Bits(value.Float));
+        Int64(value.Bits);
     }
 
     public void String(string value)
@@ -144,8 +140,7 @@ internal ref struct FrameReader(ReadOnlySpan<byte> payload)
     public Scalar Scalar()
     {
         var kind = (ScalarKind)Byte();
-        var bits = Int64();
-        return kind == ScalarKind.Integer ? Transport.Scalar.FromInteger(bits) : Transport.Scalar.FromFloat(BitConverter.Int64BitsToDouble(bits));
+        return Transport.Scalar.FromBits(kind, Int64());
     }
 
     public string String() => Encoding.UTF8.GetString(Bytes());

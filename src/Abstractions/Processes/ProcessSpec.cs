@@ -17,11 +17,16 @@ internal sealed record ProcessSpec(
     [property: JsonPropertyName("processType")] string? ProcessType,
     [property: JsonPropertyName("state")] JsonElement? State)
 {
-    public string ToJson() => JsonSerializer.Serialize(this);
+    public string ToJson() => JsonSerializer.Serialize(this, ProcessSpecJson.Default.ProcessSpec);
 
     public static ProcessSpec FromJson(string json) =>
-        JsonSerializer.Deserialize<ProcessSpec>(json) ?? throw new BrokerSerializationException("The process spec is empty.");
+        JsonSerializer.Deserialize(json, ProcessSpecJson.Default.ProcessSpec) ?? throw new BrokerSerializationException("The process spec is empty.");
 }
+
+/// <summary>The spec's JSON code, generated at build time: a child reads its spec before anything else, and reflection
+/// would spend most of a child's start building it.</summary>
+[JsonSerializable(typeof(ProcessSpec))]
+internal sealed partial class ProcessSpecJson : JsonSerializerContext;
 
 /// <summary>A method named exactly: its assembly, type, name and metadata token.</summary>
 internal sealed record TargetReference(

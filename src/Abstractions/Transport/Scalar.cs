@@ -28,6 +28,13 @@ public readonly record struct Scalar
     public static Scalar FromFloat(double value) => new(ScalarKind.Float, 0, value);
     public static Scalar Zero(ScalarKind kind) => kind == ScalarKind.Integer ? FromInteger(0) : FromFloat(0);
 
+    /// <summary>The number as 64 bits: the integer itself, or the double's IEEE 754 bits.</summary>
+    public long Bits => Kind == ScalarKind.Integer ? Integer : BitConverter.DoubleToInt64Bits(Float);
+
+    /// <summary>The number whose <see cref="Bits"/> are <paramref name="bits"/>.</summary>
+    public static Scalar FromBits(ScalarKind kind, long bits) =>
+        kind == ScalarKind.Integer ? FromInteger(bits) : FromFloat(BitConverter.Int64BitsToDouble(bits));
+
     /// <summary>The kind a CLR number is kept as: integers as <see cref="ScalarKind.Integer"/>, others as doubles.</summary>
     public static ScalarKind KindOf<T>() where T : INumber<T> => KindCache<T>.Kind;
 

@@ -21,6 +21,23 @@ public sealed class LocalSocketConformanceTests : ConformanceTests
         return BrokerContext.Connect(url);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Values_and_locks_past_the_first_file_of_shared_memory_are_shared_by_host_and_child()
+    {
+        var values = Enumerable.Range(0, global::Broker.Transport.Local.SlotMemory.SlotsPerSegment + 2).Select(i => new Value<int>(i, broker: Broker)).ToList();
+        foreach (var value in values)
+        {
+            await value.AddAsync(1);
+        }
+        var last = new Value<int>(name: values[^1].Name, broker: _host!);
+        Assert.Equal(values.Count, await last.GetAsync());
+        var held = new Lock(name: last.Name, broker: Broker);
+        Assert.True(await held.AcquireAsync());
+        Assert.False(await new Lock(name: last.Name, broker: _host!).AcquireAsync(TimeSpan.FromMilliseconds(50)));
+        await held.ReleaseAsync();
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -1,0 +1,196 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Broker.Transport.Local;
+
+/// <summary>What a slot holds: a lock, or a value. A lock and a value may share a name.</summary>
+internal enum SlotUse : byte
+{
+    Lock = 0,
+    Value = 1,
+}
+
+/// <summary>A slot handed out by the broker: where it is, the kind of number it keeps, and the number of the session
+/// that asked, which marks the locks that session holds.</summary>
+internal readonly record struct SlotGrant(int Index, ScalarKind Kind, int Session);
+
+/// <summary>Hands out one slot per name: the host's broker, directly or over a child's socket.</summary>
+internal interface ISlotDirectory
+{
+    /// <summary>The slot of <paramref name="name"/>; a new value slot starts at <paramref name="initial"/>, which
+    /// also fixes its kind.</summary>
+    ValueTask<SlotGrant> SlotAsync(string name, SlotUse use, Scalar initial, CancellationToken cancellationToken);
+}
+
+/// <summary>Locks and values as atomic instructions on <see cref="SlotMemory"/>, as Python's multiprocessing keeps
+/// them in shared memory: after the first use of a name, an operation sends no message. A lock slot holds its
+/// holder's mark (the session's number and a sequence) and its fencing token; the broker frees the locks of a session
+/// whose connection ends, so a dead holder's locks are free at once.</summary>
+internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) : ILockBackend, IValueBackend
+{
+    // A waiter spins while a holder is likely to be about to release, then sleeps in growing steps.
+    private const int Spins = 50;
+    private const int LongestSleepMs = 8;
+    private readonly ConcurrentDictionary<string, SlotGrant> _locks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SlotGrant> _values = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Name, int Index, long Mark)> _held = new(StringComparer.Ordinal);
+    private int _lastMark;
+
+    public async ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_locks, name, SlotUse.Lock, default, cancellationToken).ConfigureAwait(false);
+        var mark = ((long)grant.Session << 32) | (uint)Interlocked.Increment(ref _lastMark);
+        if (!TryTake(grant.Index, mark, out var token))
+        {
+            if (timeout == TimeSpan.Zero)
+            {
+                return null;
+            }
+            token = await WaitToTakeAsync(grant.Index, mark, timeout, cancellationToken).ConfigureAwait(false);
+            if (token == 0)
+            {
+                return null;
+            }
+        }
+        _held[owner] = (name, grant.Index, mark);
+        return new LockLease(token, CancellationToken.None);
+    }
+
+    public ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
+    {
+        if (!_held.TryGetValue(owner, out var held) || held.Name != name || !_held.TryRemove(owner, out _))
+        {
+            throw new LockNotOwnedException($"Lock '{name}' is not held by this owner.");
+        }
+        using var slot = memory.Open(held.Index);
+        if (Interlocked.CompareExchange(ref slot.First, 0, held.Mark) != held.Mark)
+        {
+            throw new LockNotOwnedException($"Lock '{name}' was freed while held: its client's connection ended.");
+        }
+        return default;
+    }
+
+    public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
+        await GrantAsync(_values, name, SlotUse.Value, initial, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, Scalar.Zero(kind), cancellationToken).ConfigureAwait(false);
+        using var slot = memory.Open(grant.Index);
+        return Scalar.FromBits(grant.Kind, Volatile.Read(ref slot.First)).As(kind);
+    }
+
+    public async ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, Scalar.Zero(value.Kind), cancellationToken).ConfigureAwait(false);
+        using var slot = memory.Open(grant.Index);
+        Volatile.Write(ref slot.First, value.As(grant.Kind).Bits);
+    }
+
+    public async ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, Scalar.Zero(delta.Kind), cancellationToken).ConfigureAwait(false);
+        using var slot = memory.Open(grant.Index);
+        if (grant.Kind == ScalarKind.Integer && delta.Kind == ScalarKind.Integer)
+        {
+            return Scalar.FromInteger(Interlocked.Add(ref slot.First, delta.Integer));
+        }
+        var bits = Volatile.Read(ref slot.First);
+        while (true)
+        {
+            var sum = Scalar.FromBits(grant.Kind, bits).Add(delta).As(grant.Kind);
+            var seen = Interlocked.CompareExchange(ref slot.First, sum.Bits, bits);
+            if (seen == bits)
+            {
+                return sum.As(delta.Kind);
+            }
+            bits = seen;
+        }
+    }
+
+    public async ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, Scalar.Zero(value.Kind), cancellationToken).ConfigureAwait(false);
+        using var slot = memory.Open(grant.Index);
+        var replacement = value.As(grant.Kind).Bits;
+        var bits = Volatile.Read(ref slot.First);
+        while (true)
+        {
+            var current = Scalar.FromBits(grant.Kind, bits);
+            if (!current.NumericallyEquals(comparand))
+            {
+                return current.As(value.Kind);
+            }
+            var seen = Interlocked.CompareExchange(ref slot.First, replacement, bits);
+            if (seen == bits)
+            {
+                return current.As(value.Kind);
+            }
+            bits = seen;
+        }
+    }
+
+    /// <summary>Frees the locks that <paramref name="session"/> holds in <paramref name="slots"/>: the broker's part
+    /// when that session's connection ends.</summary>
+    public static void FreeLocksOf(SlotMemory memory, int session, IEnumerable<int> slots)
+    {
+        foreach (var index in slots)
+        {
+            using var slot = memory.Open(index);
+            var mark = Volatile.Read(ref slot.First);
+            if (mark >> 32 == session)
+            {
+                Interlocked.CompareExchange(ref slot.First, 0, mark);
+            }
+        }
+    }
+
+    private ValueTask<SlotGrant> GrantAsync(ConcurrentDictionary<string, SlotGrant> grants, string name, SlotUse use, Scalar initial, CancellationToken cancellationToken)
+    {
+        return grants.TryGetValue(name, out var grant) ? new(grant) : AskAsync();
+
+        async ValueTask<SlotGrant> AskAsync() =>
+            grants[name] = await directory.SlotAsync(name, use, initial, cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool TryTake(int index, long mark, out long token)
+    {
+        using var slot = memory.Open(index);
+        if (Interlocked.CompareExchange(ref slot.First, mark, 0) != 0)
+        {
+            token = 0;
+            return false;
+        }
+        token = Interlocked.Increment(ref slot.Second);
+        return true;
+    }
+
+    /// <summary>The fencing token once the lock is taken, or 0 if it stayed held for <paramref name="timeout"/>.</summary>
+    private async ValueTask<long> WaitToTakeAsync(int index, long mark, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var spinner = new SpinWait();
+        var sleepMs = 1;
+        while (true)
+        {
+            if (TryTake(index, mark, out var token))
+            {
+                return token;
+            }
+            var left = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout - clock.Elapsed;
+            if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
+            {
+                return 0;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            if (spinner.Count < Spins)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            var sleep = TimeSpan.FromMilliseconds(sleepMs);
+            await Task.Delay(left != Timeout.InfiniteTimeSpan && left < sleep ? left : sleep, cancellationToken).ConfigureAwait(false);
+            sleepMs = Math.Min(sleepMs * 2, LongestSleepMs);
+        }
+    }
+}

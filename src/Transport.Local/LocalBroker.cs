@@ -79,16 +79,27 @@ internal sealed class QueueState(string name, int maxSize)
     public string Name { get; } = name;
     public int MaxSize { get; } = maxSize;
 
-    /// <summary>Items given back by a client that ended before acknowledging them, with how often each was
-    /// delivered; served first.</summary>
+    /// <summary>Items given back, served first: by a client that ended before acknowledging them, or from a client's
+    /// prefetched items; with how often each was delivered.</summary>
     public System.Collections.Generic.Queue<(byte[] Body, int Attempts)> Returned { get; } = new();
     public System.Collections.Generic.Queue<byte[]> Items { get; } = new();
     public long Unacknowledged { get; set; }
+
+    /// <summary>Items handed ahead to clients, which their code has not taken yet: they still count as waiting.</summary>
+    public int Prefetched { get; set; }
+
+    /// <summary>The sessions holding prefetched items of this queue, and those asked to give them back that have not
+    /// answered yet.</summary>
+    public HashSet<LocalSession> PrefetchedBy { get; } = [];
+    public HashSet<LocalSession> Recalled { get; } = [];
+
     public LinkedList<Waiter<Delivery?>> Getters { get; } = new();
     public LinkedList<Waiter<bool>> Putters { get; } = new();
     public LinkedList<Waiter<bool>> Joiners { get; } = new();
 
-    public int Count => Returned.Count + Items.Count;
+    /// <summary>The items waiting here, not counting those prefetched by clients.</summary>
+    public int Here => Returned.Count + Items.Count;
+    public int Count => Here + Prefetched;
     public bool HasRoom => MaxSize == 0 || Count < MaxSize;
 
     /// <summary>Takes the next item and the number of this delivery.</summary>
@@ -103,8 +114,22 @@ internal sealed class QueueState(string name, int maxSize)
         return Items.TryDequeue(out body!);
     }
 
+    /// <summary>Asks every client holding prefetched items of this queue, and not asked yet, to give them back: a
+    /// getter waits here while they sit unused in another client.</summary>
+    public void Recall()
+    {
+        foreach (var session in PrefetchedBy)
+        {
+            if (Recalled.Add(session))
+            {
+                session.Recall(this);
+            }
+        }
+    }
+
     /// <summary>Moves items to waiting getters, waiting puts into freed room, and wakes joiners when nothing is
-    /// left unfinished. Called under the broker's lock after every change.</summary>
+    /// left unfinished; a getter that would not wait gets nothing once every recall is answered. Called under the
+    /// broker's lock after every change.</summary>
     public void Pump()
     {
         bool moved;
@@ -114,7 +139,7 @@ internal sealed class QueueState(string name, int maxSize)
             while (Getters.First is { } getter && TryTake(out var body, out var attempt))
             {
                 getter.Value.Detach();
-                getter.Value.TrySetResult(getter.Value.Session.Deliver(this, body, attempt, (bool)getter.Value.State!));
+                getter.Value.TrySetResult(getter.Value.Session.Deliver(this, body, attempt, ((GetRequest)getter.Value.State!).Acknowledge));
                 moved = true;
             }
             while (Putters.First is { } putter && HasRoom)
@@ -126,6 +151,18 @@ internal sealed class QueueState(string name, int maxSize)
             }
         }
         while (moved);
+        if (Recalled.Count == 0)
+        {
+            for (var getter = Getters.First; getter is not null;)
+            {
+                var next = getter.Next;
+                if (((GetRequest)getter.Value.State!).UntilRecalled && getter.Value.Detach())
+                {
+                    getter.Value.TrySetResult(null);
+                }
+                getter = next;
+            }
+        }
         if (Count == 0 && Unacknowledged == 0)
         {
             while (Joiners.First is { } joiner)
@@ -137,7 +174,12 @@ internal sealed class QueueState(string name, int maxSize)
     }
 }
 
-/// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement.</summary>
+/// <summary>A waiting get: whether its item is taken with acknowledgement, and whether it waits only for the
+/// recall of prefetched items (a get that would not wait otherwise).</summary>
+internal sealed record GetRequest(bool Acknowledge, bool UntilRecalled);
+
+/// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement
+/// and not prefetched.</summary>
 internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id, int attempt) : Delivery(queue, body, attempt)
 {
     public long Id { get; } = id;
@@ -165,7 +207,7 @@ internal sealed class Waiter<T> : TaskCompletionSource<T>, IWaiter
 
     public LocalSession Session { get; }
 
-    /// <summary>What the broker needs to complete it: the body of a put, the acknowledge flag of a get.</summary>
+    /// <summary>What the broker needs to complete it: the body of a put, the <see cref="GetRequest"/> of a get.</summary>
     public object? State { get; }
 
     /// <summary>Queues the waiter and arms its timeout; under the broker's lock.</summary>

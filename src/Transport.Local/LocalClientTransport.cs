@@ -22,6 +22,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     private Exception? _broken;
     private int _lastId;
 
+    /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
+    private const int Ahead = 32;
+
+    // The items handed ahead, by queue and acknowledgement. Their lock also orders the frames that say what became of
+    // them (Consumed, GaveBack) with what the buffers hold.
+    private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
+    private readonly System.Threading.Lock _aheadGate = new();
+
     public LocalClientTransport(BrokerUrl url, ILogger logger)
     {
         _url = url;
@@ -60,13 +68,29 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         return result[0] == 1;
     }
 
-    public async ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Takes an item this client was handed ahead, telling the broker without waiting for an answer, or
+    /// asks the broker, which may hand more ahead (see <see cref="LocalSession.GetAsync(string, bool, TimeSpan, int, CancellationToken)"/>).</summary>
+    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        lock (_aheadGate)
+        {
+            if (_ahead.TryGetValue((queue, acknowledge), out var items) && items.TryDequeue(out var item))
+            {
+                SendUnanswered(Op.Consumed, item.Id, static (ref w, id) => w.Int64(id));
+                return new(item);
+            }
+        }
+        return FetchAsync(queue, acknowledge, timeout, cancellationToken);
+    }
+
+    private async ValueTask<Delivery?> FetchAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var result = await CallAsync(Op.Get, (queue, acknowledge, timeout), static (ref w, s) =>
         {
             w.String(s.queue);
             w.Byte(s.acknowledge ? (byte)1 : (byte)0);
             w.Timeout(s.timeout);
+            w.Int32(Ahead);
         }, cancellationToken).ConfigureAwait(false);
         var reader = new FrameReader(result);
         if (reader.Byte() == 0)
@@ -84,13 +108,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     /// connection close. Later requests on the socket come after it.</summary>
     public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        if (_broken is { } broken || _connection is not { } connection)
-        {
-            throw Unavailable(_broken ?? new InvalidOperationException("no connection"));
-        }
-        var frame = new FrameWriter(Wire.Unanswered, (byte)Op.Ack);
-        frame.Int64(((LocalDelivery)delivery).Id);
-        connection.Send(frame.Finish());
+        SendUnanswered(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id));
         return default;
     }
 
@@ -217,8 +235,77 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         }
     }
 
+    private void SendUnanswered<TState>(Op op, TState state, Encoder<TState> write)
+    {
+        if (_broken is { } broken || _connection is not { } connection)
+        {
+            throw Unavailable(_broken ?? new InvalidOperationException("not connected"));
+        }
+        var frame = new FrameWriter(Wire.Unanswered, (byte)op);
+        write(ref frame, state);
+        connection.Send(frame.Finish());
+    }
+
+    /// <summary>Keeps the items the broker hands ahead, and gives back those not taken when it recalls them. On the
+    /// read loop, so an item handed ahead is kept before any later recall is read.</summary>
+    private void OnPush(Status push, ReadOnlySpan<byte> payload)
+    {
+        var reader = new FrameReader(payload);
+        var queue = reader.String();
+        lock (_aheadGate)
+        {
+            switch (push)
+            {
+                case Status.Prefetched:
+                {
+                    var acknowledge = reader.Byte() == 1;
+                    if (!_ahead.TryGetValue((queue, acknowledge), out var items))
+                    {
+                        _ahead[(queue, acknowledge)] = items = new();
+                    }
+                    for (var count = reader.Int32(); count > 0; count--)
+                    {
+                        var id = reader.Int64();
+                        var attempt = reader.Int32();
+                        items.Enqueue(new LocalDelivery(queue, reader.Bytes().ToArray(), id, attempt));
+                    }
+                    break;
+                }
+                case Status.Recall:
+                {
+                    var ids = new List<long>();
+                    foreach (var acknowledge in (ReadOnlySpan<bool>)[false, true])
+                    {
+                        if (_ahead.Remove((queue, acknowledge), out var items))
+                        {
+                            ids.AddRange(items.Select(item => item.Id));
+                        }
+                    }
+                    ids.Sort();
+                    SendUnanswered(Op.GaveBack, (queue, ids), static (ref w, s) =>
+                    {
+                        w.String(s.queue);
+                        w.Int32(s.ids.Count);
+                        foreach (var id in s.ids)
+                        {
+                            w.Int64(id);
+                        }
+                    });
+                    break;
+                }
+                default:
+                    throw new InvalidDataException($"Status {push} is not a push of the local broker.");
+            }
+        }
+    }
+
     private void OnResponse(int id, byte status, ReadOnlySpan<byte> payload)
     {
+        if (id == Wire.Unanswered)
+        {
+            OnPush((Status)status, payload);
+            return;
+        }
         if (!_pending.TryRemove(id, out var pending))
         {
             return;

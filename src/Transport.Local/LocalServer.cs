@@ -61,6 +61,7 @@ internal sealed class LocalServer : IAsyncDisposable
         var session = _broker.OpenSession();
         var connection = new FrameConnection(client);
         var dispatcher = new Dispatcher(session, connection);
+        session.Client = dispatcher;
         using var stopping = _stopping.Token.UnsafeRegister(static c => ((FrameConnection)c!).DisposeAsync(), connection);
         try
         {
@@ -82,7 +83,7 @@ internal sealed class LocalServer : IAsyncDisposable
     }
 
     /// <summary>Decodes requests, runs them on the session, and sends each result when it is ready.</summary>
-    private sealed class Dispatcher(LocalSession session, FrameConnection connection)
+    private sealed class Dispatcher(LocalSession session, FrameConnection connection) : IPrefetchClient
     {
         private readonly ConcurrentDictionary<int, CancellationTokenSource> _waiting = new();
 
@@ -109,7 +110,8 @@ internal sealed class LocalServer : IAsyncDisposable
                         var queue = args.String();
                         var acknowledge = args.Byte() == 1;
                         var timeout = args.Timeout();
-                        Reply(id, session.GetAsync(queue, acknowledge, timeout, Waiting(id, timeout)), static (ref w, delivery) =>
+                        var ahead = args.Int32();
+                        Reply(id, session.GetAsync(queue, acknowledge, timeout, ahead, Waiting(id, timeout)), static (ref w, delivery) =>
                         {
                             if (delivery is LocalDelivery item)
                             {
@@ -128,6 +130,20 @@ internal sealed class LocalServer : IAsyncDisposable
                     case Op.Ack:
                         Acknowledge(args.Int64());
                         break;
+                    case Op.Consumed:
+                        session.Consumed(args.Int64());
+                        break;
+                    case Op.GaveBack:
+                    {
+                        var queue = args.String();
+                        var ids = new long[args.Int32()];
+                        for (var i = 0; i < ids.Length; i++)
+                        {
+                            ids[i] = args.Int64();
+                        }
+                        session.GaveBack(queue, ids);
+                        break;
+                    }
                     case Op.Count:
                         Reply(id, session.CountAsync(args.String(), default), static (ref w, count) => w.Int64(count));
                         break;
@@ -174,6 +190,28 @@ internal sealed class LocalServer : IAsyncDisposable
             {
                 throw new InvalidDataException(e.Message, e);
             }
+        }
+
+        public void Prefetched(string queue, bool acknowledge, IReadOnlyList<LocalDelivery> items)
+        {
+            var frame = new FrameWriter(Wire.Unanswered, (byte)Status.Prefetched, items.Sum(item => item.Body.Length + 16) + queue.Length * 3 + 16);
+            frame.String(queue);
+            frame.Byte(acknowledge ? (byte)1 : (byte)0);
+            frame.Int32(items.Count);
+            foreach (var item in items)
+            {
+                frame.Int64(item.Id);
+                frame.Int32(item.Attempt);
+                frame.Bytes(item.Body.Span);
+            }
+            connection.Send(frame.Finish());
+        }
+
+        public void Recall(string queue)
+        {
+            var frame = new FrameWriter(Wire.Unanswered, (byte)Status.Recall);
+            frame.String(queue);
+            connection.Send(frame.Finish());
         }
 
         public void CancelAll()

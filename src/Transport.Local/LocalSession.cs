@@ -2,15 +2,22 @@ using Broker.Transport;
 
 namespace Broker.Transport.Local;
 
-/// <summary>One client's view of the <see cref="LocalBroker"/>: the items it took and has not acknowledged and the
-/// operations it waits on; the locks it holds carry its <see cref="Number"/>. <see cref="Close"/> gives them all
-/// back, which is how a child's death frees its locks and redelivers its unfinished items.</summary>
+/// <summary>One client's view of the <see cref="LocalBroker"/>: the items it took and has not acknowledged, the items
+/// handed ahead to it that its code has not taken yet, and the operations it waits on; the locks it holds carry its
+/// <see cref="Number"/>. <see cref="Close"/> gives them all back, which is how a child's death frees its locks and
+/// redelivers its unfinished items.</summary>
 internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, ISlotDirectory
 {
     private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
+    private readonly Dictionary<long, Prefetched> _prefetched = [];
+    private readonly HashSet<QueueState> _prefetchedFrom = [];
     private bool _closed;
 
     public int Number { get; } = number;
+
+    /// <summary>The client that receives prefetched items and recalls; none for the host's own session, which asks
+    /// for no items ahead.</summary>
+    internal IPrefetchClient? Client { get; set; }
 
     internal HashSet<IWaiter> Waiting { get; } = [];
 
@@ -48,7 +55,13 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken) =>
+        GetAsync(queue, acknowledge, timeout, 0, cancellationToken);
+
+    /// <summary>Takes the oldest item and, when more wait and nobody else waits for them, hands up to
+    /// <paramref name="ahead"/> more to the <see cref="Client"/> ahead of its next gets (an unbounded queue only,
+    /// where they take no room from a producer). A get that finds nothing recalls what other clients hold ahead.</summary>
+    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, int ahead, CancellationToken cancellationToken)
     {
         lock (Gate)
         {
@@ -57,14 +70,71 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             if (state.TryTake(out var body, out var attempt))
             {
                 var delivery = Deliver(state, body, attempt, acknowledge);
+                if (ahead > 0 && state.MaxSize == 0 && state.Getters.Count == 0)
+                {
+                    HandAhead(state, acknowledge, Math.Min(ahead, state.Here / 2));
+                }
                 state.Pump();
                 return new(delivery);
             }
-            return timeout == TimeSpan.Zero
-                ? new((Delivery?)null)
-                : new(new Waiter<Delivery?>(this, Gate, null, acknowledge).Enlist(state.Getters, timeout, cancellationToken));
+            state.Recall();
+            if (timeout == TimeSpan.Zero && state.Recalled.Count == 0)
+            {
+                return new((Delivery?)null);
+            }
+            var request = new GetRequest(acknowledge, UntilRecalled: timeout == TimeSpan.Zero);
+            return new(new Waiter<Delivery?>(this, Gate, null, request)
+                .Enlist(state.Getters, request.UntilRecalled ? Timeout.InfiniteTimeSpan : timeout, cancellationToken));
         }
     }
+
+    /// <summary>The client's code took a prefetched item: it is delivered now, and unfinished until acknowledged if
+    /// it was taken with acknowledgement.</summary>
+    /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
+    public void Consumed(long deliveryId)
+    {
+        lock (Gate)
+        {
+            if (!_prefetched.Remove(deliveryId, out var item))
+            {
+                throw new InvalidDataException($"The client took prefetched item {deliveryId}, which it does not hold.");
+            }
+            item.Queue.Prefetched--;
+            if (item.Acknowledge)
+            {
+                _unacknowledged[deliveryId] = (item.Queue, item.Body, item.Attempt);
+                item.Queue.Unacknowledged++;
+            }
+            ForgetIfEmpty(item.Queue);
+            item.Queue.Pump();
+        }
+    }
+
+    /// <summary>The client's answer to a recall: the prefetched items of <paramref name="queue"/> it had not taken,
+    /// in order, go back to the front of the queue as they were.</summary>
+    /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
+    public void GaveBack(string queue, IReadOnlyList<long> deliveryIds)
+    {
+        lock (Gate)
+        {
+            var state = broker.Queue(queue);
+            foreach (var id in deliveryIds)
+            {
+                if (!_prefetched.Remove(id, out var item) || item.Queue != state)
+                {
+                    throw new InvalidDataException($"The client gave back item {id} of queue '{queue}', which it does not hold.");
+                }
+                state.Prefetched--;
+                state.Returned.Enqueue((item.Body, item.Attempt - 1));
+            }
+            state.Recalled.Remove(this);
+            ForgetIfEmpty(state);
+            state.Pump();
+        }
+    }
+
+    /// <summary>Asks the client to give back its prefetched items of <paramref name="queue"/>; under the broker's lock.</summary>
+    internal void Recall(QueueState queue) => Client!.Recall(queue.Name);
 
     public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) => AckAsync(((LocalDelivery)delivery).Id);
 
@@ -132,16 +202,30 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
                 waiter.Abandon();
             }
             broker.FreeLocksOf(Number);
-            var returned = new HashSet<QueueState>();
-            foreach (var (_, taken) in _unacknowledged.OrderBy(pair => pair.Key))
+            // Unacknowledged items were delivered, and count another attempt; prefetched ones were not. Oldest first.
+            var giveBack = _unacknowledged.Select(pair => (Id: pair.Key, pair.Value.Queue, pair.Value.Body, Attempts: pair.Value.Attempt))
+                .Concat(_prefetched.Select(pair => (Id: pair.Key, pair.Value.Queue, pair.Value.Body, Attempts: pair.Value.Attempt - 1)))
+                .OrderBy(item => item.Id);
+            var returned = new HashSet<QueueState>(_prefetchedFrom);
+            foreach (var item in giveBack)
             {
-                taken.Queue.Returned.Enqueue((taken.Body, taken.Attempt));
+                item.Queue.Returned.Enqueue((item.Body, item.Attempts));
+                returned.Add(item.Queue);
+            }
+            foreach (var (_, taken) in _unacknowledged)
+            {
                 taken.Queue.Unacknowledged--;
-                returned.Add(taken.Queue);
+            }
+            foreach (var (_, item) in _prefetched)
+            {
+                item.Queue.Prefetched--;
             }
             _unacknowledged.Clear();
+            _prefetched.Clear();
             foreach (var queue in returned)
             {
+                queue.PrefetchedBy.Remove(this);
+                queue.Recalled.Remove(this);
                 queue.Pump();
             }
         }
@@ -160,6 +244,36 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         return new LocalDelivery(queue.Name, body, id, attempt);
     }
 
+    private void HandAhead(QueueState queue, bool acknowledge, int count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+        var items = new List<LocalDelivery>(count);
+        while (items.Count < count && queue.TryTake(out var body, out var attempt))
+        {
+            var id = broker.NextDeliveryId();
+            _prefetched[id] = new Prefetched(queue, body, attempt, acknowledge);
+            queue.Prefetched++;
+            items.Add(new LocalDelivery(queue.Name, body, id, attempt));
+        }
+        queue.PrefetchedBy.Add(this);
+        _prefetchedFrom.Add(queue);
+        Client!.Prefetched(queue.Name, acknowledge, items);
+    }
+
+    /// <summary>Stops counting this session among the holders of <paramref name="queue"/>'s prefetched items once it
+    /// holds none and owes no answer to a recall.</summary>
+    private void ForgetIfEmpty(QueueState queue)
+    {
+        if (!queue.Recalled.Contains(this) && !_prefetched.Values.Any(item => item.Queue == queue))
+        {
+            queue.PrefetchedBy.Remove(this);
+            _prefetchedFrom.Remove(queue);
+        }
+    }
+
     private void ThrowIfClosed()
     {
         if (_closed)
@@ -167,4 +281,16 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             throw new ObjectDisposedException(nameof(LocalSession), "The connection to the local broker is closed.");
         }
     }
+}
+
+internal readonly record struct Prefetched(QueueState Queue, byte[] Body, int Attempt, bool Acknowledge);
+
+/// <summary>The client side of prefetching, as the broker reaches it: frames pushed on the client's connection.</summary>
+internal interface IPrefetchClient
+{
+    /// <summary>Items handed ahead of the client's next gets; sent before the answer to the get that took them.</summary>
+    void Prefetched(string queue, bool acknowledge, IReadOnlyList<LocalDelivery> items);
+
+    /// <summary>Asks for the prefetched items of <paramref name="queue"/> that the client's code has not taken.</summary>
+    void Recall(string queue);
 }

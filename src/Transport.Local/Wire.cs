@@ -7,13 +7,15 @@ namespace Broker.Transport.Local;
 
 /// <summary>The local broker's frames. A request is <c>[length:u32][id:i32][op:u8][arguments]</c>; its response is
 /// <c>[length:u32][id:i32][status:u8][result]</c>. Ids let one connection carry many waiting operations at once,
-/// and <see cref="Op.Cancel"/> ends one of them early.</summary>
+/// and <see cref="Op.Cancel"/> ends one of them early. A request with the id <see cref="Unanswered"/> gets no
+/// response, and a frame the broker sends with that id is a push (<see cref="Status.Prefetched"/>,
+/// <see cref="Status.Recall"/>).</summary>
 internal static class Wire
 {
     public const int HeaderSize = 9;
     public const int MaxFrame = 64 * 1024 * 1024;
 
-    /// <summary>The id of a request that wants no response.</summary>
+    /// <summary>The id of a request that wants no response, and of a frame the broker pushes.</summary>
     public const int Unanswered = 0;
 }
 
@@ -27,6 +29,8 @@ internal enum Op : byte
     Join,
     Slot,
     Cancel,
+    Consumed,
+    GaveBack,
 }
 
 internal enum Status : byte
@@ -34,6 +38,10 @@ internal enum Status : byte
     Ok = 0,
     Cancelled = 1,
     Failed = 2,
+
+    // Pushed by the broker with the id Wire.Unanswered, answering no request.
+    Prefetched = 3,
+    Recall = 4,
 }
 
 /// <summary>The exception types that cross the wire by kind, so that a child sees the same type the parent would.</summary>

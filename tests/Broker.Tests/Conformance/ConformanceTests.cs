@@ -198,6 +198,49 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Items_waiting_for_one_consumer_go_to_another_that_asks_and_each_is_taken_once()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        for (var i = 0; i < 10; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        var first = new Queue<int>(name: queue.Name, broker: await PeerAsync());
+        var second = new Queue<int>(name: queue.Name, broker: await PeerAsync());
+        Assert.Equal(0, await first.GetAsync(Short));
+        Assert.Equal(9, await queue.CountAsync());
+        // A transport may hand a consumer items ahead of its next gets; another consumer still finds every one at once.
+        var taken = Enumerable.Range(0, 9).Select(_ => second.GetNowait()).ToList();
+        Assert.Equal(Enumerable.Range(1, 9), taken.Order());
+        Assert.Throws<QueueEmptyException>(() => first.GetNowait());
+        Assert.True(queue.Empty());
+    }
+
+    [Fact]
+    public async Task Items_waiting_for_a_consumer_that_ends_go_back_undelivered_and_its_taken_item_counts_an_attempt()
+    {
+        var queue = new JoinableQueue<int>(broker: Broker);
+        for (var i = 0; i < 5; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        var doomed = await PeerAsync();
+        Assert.Equal((0, 1), await new JoinableQueue<int>(name: queue.Name, broker: doomed).GetWithAttemptAsync().AsTask().WaitAsync(Patience));
+
+        await doomed.DisposeAsync();
+
+        var attempts = new Dictionary<int, int>();
+        for (var i = 0; i < 5; i++)
+        {
+            var (item, attempt) = await queue.GetWithAttemptAsync().AsTask().WaitAsync(Patience);
+            attempts[item] = attempt;
+            await queue.TaskDoneAsync();
+        }
+        Assert.Equal(new Dictionary<int, int> { [0] = 2, [1] = 1, [2] = 1, [3] = 1, [4] = 1 }, attempts);
+        Assert.True(await queue.JoinAsync(Short));
+    }
+
+    [Fact]
     public async Task Cancelling_a_blocked_get_raises_and_loses_nothing()
     {
         var queue = new Queue<int>(broker: Broker);

@@ -14,6 +14,9 @@ internal static class ChildHost
 
     public static int Run()
     {
+        // The default context needs only BROKER_URL, and finding its transport takes a while: it is built while the spec
+        // is read. Should it fail, the target's first use of it raises the same error again.
+        _ = Task.Run(() => BrokerContext.Default);
         var input = new StreamReader(Console.OpenStandardInput());
         var line = input.ReadLine();
         if (string.IsNullOrWhiteSpace(line))

@@ -29,6 +29,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     // them (Consumed, GaveBack) with what the buffers hold.
     private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
     private readonly System.Threading.Lock _aheadGate = new();
+    private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
 
     public LocalClientTransport(BrokerUrl url, ILogger logger)
     {
@@ -50,22 +51,40 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
-    public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken) =>
+    public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
+    {
         await CallAsync(Op.Declare, (queue, maxSize), static (ref w, s) =>
         {
             w.String(s.queue);
             w.Int32(s.maxSize);
         }, cancellationToken).ConfigureAwait(false);
+        if (maxSize == 0)
+        {
+            _unbounded.TryAdd(queue, 0);
+        }
+    }
 
+    /// <summary>A plain item on a queue this client declared unbounded cannot be refused and never waits for room, so
+    /// it is sent without waiting for an answer: the broker reads it before anything this client sends later, and
+    /// before it sees the connection end, even if this process dies at once. As with Python's <c>put</c>, which
+    /// returns before its feeder thread writes the item, another process may not see it for a moment. A joinable
+    /// item waits for the broker, so that <c>Join</c> anywhere counts it once <c>Put</c> returns.</summary>
     public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var result = await CallAsync(Op.Put, (queue, body, timeout), static (ref w, s) =>
+        if (!joinable && _unbounded.ContainsKey(queue))
         {
-            w.String(s.queue);
-            w.Timeout(s.timeout);
-            w.Bytes(s.body.Span);
-        }, cancellationToken).ConfigureAwait(false);
+            SendUnanswered(Op.Put, (queue, body, timeout), WritePut);
+            return true;
+        }
+        var result = await CallAsync(Op.Put, (queue, body, timeout), WritePut, cancellationToken).ConfigureAwait(false);
         return result[0] == 1;
+    }
+
+    private static void WritePut(ref FrameWriter writer, (string Queue, ReadOnlyMemory<byte> Body, TimeSpan Timeout) put)
+    {
+        writer.String(put.Queue);
+        writer.Timeout(put.Timeout);
+        writer.Bytes(put.Body.Span);
     }
 
     /// <summary>Takes an item this client was handed ahead, telling the broker without waiting for an answer, or
@@ -141,6 +160,17 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     {
         if (_connection is { } connection)
         {
+            try
+            {
+                // The answer comes once the broker has read everything sent before: the last unanswered puts are in
+                // their queues before this client (often its whole process) ends.
+                await CallAsync(Op.Flush, 0, static (ref _, _) => { }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BrokerUnavailableException e)
+            {
+                // The broker is gone, and with it every queue.
+                _logger.LogDebug("Closing a connection to the local broker that had already ended: {Reason}", e.Message);
+            }
             await connection.DisposeAsync().ConfigureAwait(false);
             await _reading!.ConfigureAwait(false);
         }

@@ -102,6 +102,11 @@ internal sealed class LocalServer : IAsyncDisposable
                         var queue = args.String();
                         var timeout = args.Timeout();
                         var body = args.Bytes().ToArray();
+                        if (id == Wire.Unanswered)
+                        {
+                            Accept(queue, session.PutOwnedAsync(queue, body, timeout, default));
+                            break;
+                        }
                         Reply(id, session.PutOwnedAsync(queue, body, timeout, Waiting(id, timeout)), static (ref w, ok) => w.Byte(ok ? (byte)1 : (byte)0));
                         break;
                     }
@@ -162,6 +167,9 @@ internal sealed class LocalServer : IAsyncDisposable
                             w.Int32(grant.Session);
                         });
                         break;
+                    case Op.Flush:
+                        Reply(id, default(ValueTask));
+                        break;
                     case Op.Cancel:
                         if (_waiting.TryGetValue(id, out var waiting))
                         {
@@ -175,6 +183,16 @@ internal sealed class LocalServer : IAsyncDisposable
             catch (Exception e) when (e is not InvalidDataException)
             {
                 Fail(id, e);
+            }
+        }
+
+        /// <summary>A put is unanswered only on a queue its client declared unbounded, where nothing refuses it; one
+        /// that does not go in at once is a broken client.</summary>
+        private static void Accept(string queue, ValueTask<bool> put)
+        {
+            if (!put.IsCompletedSuccessfully || !put.Result)
+            {
+                throw new InvalidDataException($"The client sent a put to queue '{queue}' without waiting for room, which that queue does not always have.");
             }
         }
 

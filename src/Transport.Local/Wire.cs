@@ -31,6 +31,7 @@ internal enum Op : byte
     Cancel,
     Consumed,
     GaveBack,
+    Flush,
 }
 
 internal enum Status : byte

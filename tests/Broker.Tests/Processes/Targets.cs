@@ -19,6 +19,14 @@ public static class Targets
         return code;
     }
 
+    public static void PutRange(Queue<int> queue, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            queue.Put(i);
+        }
+    }
+
     public static void Echo(Queue<string> inbox, Queue<string> outbox)
     {
         var item = inbox.Get(timeout: TimeSpan.FromSeconds(30));

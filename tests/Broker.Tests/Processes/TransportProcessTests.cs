@@ -26,6 +26,17 @@ public abstract class TransportProcessTests : TransportTests
     }
 
     [Fact]
+    public async Task What_a_child_put_is_in_the_queue_once_the_child_has_ended()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        await using var producer = new Process(Targets.PutRange, queue, 200) { Broker = Broker };
+        await producer.StartAsync();
+        await producer.JoinAsync(Patience);
+        Assert.Equal(0, producer.ExitCode);
+        Assert.Equal(Enumerable.Range(0, 200), Enumerable.Range(0, 200).Select(_ => queue.GetNowait()));
+    }
+
+    [Fact]
     public async Task A_consumer_killed_mid_task_loses_nothing_and_Join_returns()
     {
         var queue = new JoinableQueue<string>(broker: Broker);

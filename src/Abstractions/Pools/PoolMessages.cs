@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -31,17 +32,23 @@ internal sealed record RemoteError(
 }
 
 /// <summary>How a task names its target (<c>assembly|type|method</c>), and the rule that only methods marked
-/// <see cref="PoolTaskAttribute"/> may run.</summary>
+/// <see cref="PoolTaskAttribute"/> may run. Names and methods are remembered once found: reflection would cost a
+/// trivial task more than running it.</summary>
 internal static class PoolTargets
 {
-    public static string Name(MethodInfo method)
+    private static readonly ConcurrentDictionary<MethodInfo, string> s_names = new();
+    private static readonly ConcurrentDictionary<string, MethodInfo> s_methods = new(StringComparer.Ordinal);
+
+    public static string Name(MethodInfo method) => s_names.GetOrAdd(method, static method =>
     {
-        Check(method);
+        Require(method);
         return $"{method.DeclaringType!.Assembly.GetName().Name}|{method.DeclaringType.FullName}|{method.Name}";
-    }
+    });
 
     /// <summary>Finds a marked method by name; anything else is refused with the reason.</summary>
-    public static MethodInfo Resolve(string name)
+    public static MethodInfo Resolve(string name) => s_methods.TryGetValue(name, out var method) ? method : s_methods[name] = Find(name);
+
+    private static MethodInfo Find(string name)
     {
         var parts = name.Split('|');
         if (parts.Length != 3)
@@ -62,7 +69,10 @@ internal static class PoolTargets
         return method ?? throw new PoolTaskRefusedException($"'{name}' is not a [PoolTask] method of this worker program.");
     }
 
-    public static void Check(MethodInfo method)
+    /// <summary>Refuses a method not marked [PoolTask].</summary>
+    public static void Check(MethodInfo method) => Name(method);
+
+    private static void Require(MethodInfo method)
     {
         if (!method.IsStatic || !method.IsDefined(typeof(PoolTaskAttribute)))
         {

@@ -114,6 +114,10 @@ internal sealed class QueueState(string name, int maxSize)
         return Items.TryDequeue(out body!);
     }
 
+    /// <summary>The size of the item <see cref="TryTake"/> would take next, or -1 if none waits.</summary>
+    public int NextSize() =>
+        Returned.TryPeek(out var returned) ? returned.Body.Length : Items.TryPeek(out var body) ? body.Length : -1;
+
     /// <summary>Asks every client holding prefetched items of this queue, and not asked yet, to give them back: a
     /// getter waits here while they sit unused in another client.</summary>
     public void Recall()

@@ -23,7 +23,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     private int _lastId;
 
     /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
-    private const int Ahead = 32;
+    private const int Ahead = 128;
 
     // The items handed ahead, by queue and acknowledgement. Their lock also orders the frames that say what became of
     // them (Consumed, GaveBack) with what the buffers hold.

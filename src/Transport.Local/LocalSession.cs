@@ -8,6 +8,10 @@ namespace Broker.Transport.Local;
 /// redelivers its unfinished items.</summary>
 internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, ISlotDirectory
 {
+    /// <summary>The most body bytes one get hands ahead: they are pushed under the broker's lock, which large items
+    /// would hold too long.</summary>
+    private const int MostBytesAhead = 64 * 1024;
+
     private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
     private readonly Dictionary<long, Prefetched> _prefetched = [];
     private readonly HashSet<QueueState> _prefetchedFrom = [];
@@ -246,17 +250,19 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     private void HandAhead(QueueState queue, bool acknowledge, int count)
     {
-        if (count == 0)
-        {
-            return;
-        }
         var items = new List<LocalDelivery>(count);
-        while (items.Count < count && queue.TryTake(out var body, out var attempt))
+        var bytes = 0;
+        while (items.Count < count && queue.NextSize() is var size and >= 0 && (bytes += size) <= MostBytesAhead
+            && queue.TryTake(out var body, out var attempt))
         {
             var id = broker.NextDeliveryId();
             _prefetched[id] = new Prefetched(queue, body, attempt, acknowledge);
             queue.Prefetched++;
             items.Add(new LocalDelivery(queue.Name, body, id, attempt));
+        }
+        if (items.Count == 0)
+        {
+            return;
         }
         queue.PrefetchedBy.Add(this);
         _prefetchedFrom.Add(queue);

@@ -28,6 +28,11 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     // The items handed ahead, by queue and acknowledgement. Their lock also orders the frames that say what became of
     // them (Consumed, GaveBack) with what the buffers hold.
     private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
+
+    // Plain items handed ahead that this client's code took, by queue, not yet reported: the next get of their queue,
+    // the answer to a recall, or the end of the connection reports them. Should this process die first, the broker
+    // delivers them again: at least once, as for any consumer that dies mid-task.
+    private readonly Dictionary<string, List<long>> _takenAhead = new(StringComparer.Ordinal);
     private readonly System.Threading.Lock _aheadGate = new();
     private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
 
@@ -95,7 +100,19 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         {
             if (_ahead.TryGetValue((queue, acknowledge), out var items) && items.TryDequeue(out var item))
             {
-                SendUnanswered(Op.Consumed, item.Id, static (ref w, id) => w.Int64(id));
+                if (acknowledge)
+                {
+                    // Reported before the item's code runs: should that code kill this process, it was an attempt.
+                    SendUnanswered(Op.Consumed, (long[])[item.Id], static (ref w, ids) => w.Int64s(ids));
+                }
+                else if (_takenAhead.TryGetValue(queue, out var taken))
+                {
+                    taken.Add(item.Id);
+                }
+                else
+                {
+                    _takenAhead[queue] = [item.Id];
+                }
                 return new(item);
             }
         }
@@ -104,12 +121,13 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
 
     private async ValueTask<Delivery?> FetchAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var result = await CallAsync(Op.Get, (queue, acknowledge, timeout), static (ref w, s) =>
+        var result = await CallAsync(Op.Get, (queue, acknowledge, timeout, taken: TakenAhead(queue)), static (ref w, s) =>
         {
             w.String(s.queue);
             w.Byte(s.acknowledge ? (byte)1 : (byte)0);
             w.Timeout(s.timeout);
             w.Int32(Ahead);
+            w.Int64s(s.taken);
         }, cancellationToken).ConfigureAwait(false);
         var reader = new FrameReader(result);
         if (reader.Byte() == 0)
@@ -122,6 +140,16 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt);
     }
 
+    /// <summary>Takes the unreported items of <paramref name="queue"/> this client's code took, for a request to report.
+    /// An answer to a recall sent before the request reports them too, which the broker allows for.</summary>
+    private IReadOnlyCollection<long> TakenAhead(string queue)
+    {
+        lock (_aheadGate)
+        {
+            return _takenAhead.Remove(queue, out var taken) ? taken : [];
+        }
+    }
+
     /// <summary>Sends the acknowledgement without waiting for an answer: the broker cannot refuse an item this client
     /// took, and a frame sent before this process ends still reaches the broker, which reads it before it sees the
     /// connection close. Later requests on the socket come after it.</summary>
@@ -131,8 +159,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         return default;
     }
 
+    /// <summary>Reports the items of <paramref name="queue"/> this client's code took first, so that it counts none of
+    /// them as waiting.</summary>
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.Count, queue, static (ref w, q) => w.String(q), cancellationToken).ConfigureAwait(false)).Int64();
+        new FrameReader(await CallAsync(Op.Count, (queue, taken: TakenAhead(queue)), static (ref w, s) =>
+        {
+            w.String(s.queue);
+            w.Int64s(s.taken);
+        }, cancellationToken).ConfigureAwait(false)).Int64();
 
     public async ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -162,8 +196,18 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         {
             try
             {
+                long[] taken;
+                lock (_aheadGate)
+                {
+                    taken = [.. _takenAhead.Values.SelectMany(ids => ids)];
+                    _takenAhead.Clear();
+                }
+                if (taken.Length > 0)
+                {
+                    SendUnanswered(Op.Consumed, taken, static (ref w, ids) => w.Int64s(ids));
+                }
                 // The answer comes once the broker has read everything sent before: the last unanswered puts are in
-                // their queues before this client (often its whole process) ends.
+                // their queues, and what this client took is reported, before this client (often its process) ends.
                 await CallAsync(Op.Flush, 0, static (ref _, _) => { }, CancellationToken.None).ConfigureAwait(false);
             }
             catch (BrokerUnavailableException e)
@@ -312,14 +356,12 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
                         }
                     }
                     ids.Sort();
+                    // The answer also reports what this client's code took: everything else it was handed.
+                    _takenAhead.Remove(queue);
                     SendUnanswered(Op.GaveBack, (queue, ids), static (ref w, s) =>
                     {
                         w.String(s.queue);
-                        w.Int32(s.ids.Count);
-                        foreach (var id in s.ids)
-                        {
-                            w.Int64(id);
-                        }
+                        w.Int64s(s.ids);
                     });
                     break;
                 }

@@ -116,6 +116,7 @@ internal sealed class LocalServer : IAsyncDisposable
                         var acknowledge = args.Byte() == 1;
                         var timeout = args.Timeout();
                         var ahead = args.Int32();
+                        session.Consumed(args.Int64s());
                         Reply(id, session.GetAsync(queue, acknowledge, timeout, ahead, Waiting(id, timeout)), static (ref w, delivery) =>
                         {
                             if (delivery is LocalDelivery item)
@@ -136,22 +137,18 @@ internal sealed class LocalServer : IAsyncDisposable
                         Acknowledge(args.Int64());
                         break;
                     case Op.Consumed:
-                        session.Consumed(args.Int64());
+                        session.Consumed(args.Int64s());
                         break;
                     case Op.GaveBack:
+                        session.GaveBack(args.String(), args.Int64s());
+                        break;
+                    case Op.Count:
                     {
                         var queue = args.String();
-                        var ids = new long[args.Int32()];
-                        for (var i = 0; i < ids.Length; i++)
-                        {
-                            ids[i] = args.Int64();
-                        }
-                        session.GaveBack(queue, ids);
+                        session.Consumed(args.Int64s());
+                        Reply(id, session.CountAsync(queue, default), static (ref w, count) => w.Int64(count));
                         break;
                     }
-                    case Op.Count:
-                        Reply(id, session.CountAsync(args.String(), default), static (ref w, count) => w.Int64(count));
-                        break;
                     case Op.Join:
                     {
                         var queue = args.String();

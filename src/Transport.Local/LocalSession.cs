@@ -92,25 +92,34 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    /// <summary>The client's code took a prefetched item: it is delivered now, and unfinished until acknowledged if
-    /// it was taken with acknowledgement.</summary>
-    /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
-    public void Consumed(long deliveryId)
+    /// <summary>The client's code took these items handed ahead: each is delivered now, and unfinished until
+    /// acknowledged if it was taken with acknowledgement. An id this session no longer holds was reported already,
+    /// by the client's answer to a recall, which can overtake a report in flight.</summary>
+    public void Consumed(IReadOnlyList<long> deliveryIds)
     {
+        if (deliveryIds.Count == 0)
+        {
+            return;
+        }
         lock (Gate)
         {
-            if (!_prefetched.Remove(deliveryId, out var item))
+            var queues = new List<QueueState>(1);
+            foreach (var id in deliveryIds)
             {
-                throw new InvalidDataException($"The client took prefetched item {deliveryId}, which it does not hold.");
+                if (_prefetched.Remove(id, out var item))
+                {
+                    Take(id, item);
+                    if (!queues.Contains(item.Queue))
+                    {
+                        queues.Add(item.Queue);
+                    }
+                }
             }
-            item.Queue.Prefetched--;
-            if (item.Acknowledge)
+            foreach (var queue in queues)
             {
-                _unacknowledged[deliveryId] = (item.Queue, item.Body, item.Attempt);
-                item.Queue.Unacknowledged++;
+                ForgetIfEmpty(queue);
+                queue.Pump();
             }
-            ForgetIfEmpty(item.Queue);
-            item.Queue.Pump();
         }
     }
 
@@ -130,6 +139,12 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
                 }
                 state.Prefetched--;
                 state.Returned.Enqueue((item.Body, item.Attempt - 1));
+            }
+            // Whatever else of this queue the client held, its code took: the answer reports that too.
+            foreach (var (id, item) in _prefetched.Where(pair => pair.Value.Queue == state).ToList())
+            {
+                _prefetched.Remove(id);
+                Take(id, item);
             }
             state.Recalled.Remove(this);
             ForgetIfEmpty(state);
@@ -246,6 +261,17 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         _unacknowledged[id] = (queue, body, attempt);
         queue.Unacknowledged++;
         return new LocalDelivery(queue.Name, body, id, attempt);
+    }
+
+    /// <summary>Moves an item handed ahead to taken: delivered, and unacknowledged if taken with acknowledgement.</summary>
+    private void Take(long id, Prefetched item)
+    {
+        item.Queue.Prefetched--;
+        if (item.Acknowledge)
+        {
+            _unacknowledged[id] = (item.Queue, item.Body, item.Attempt);
+            item.Queue.Unacknowledged++;
+        }
     }
 
     private void HandAhead(QueueState queue, bool acknowledge, int count)

@@ -74,6 +74,15 @@ internal struct FrameWriter
 
     public void Int64(long value) => BinaryPrimitives.WriteInt64LittleEndian(Reserve(8), value);
 
+    public void Int64s(IReadOnlyCollection<long> values)
+    {
+        Int32(values.Count);
+        foreach (var value in values)
+        {
+            Int64(value);
+        }
+    }
+
     public void Timeout(TimeSpan timeout) => Int64(timeout == System.Threading.Timeout.InfiniteTimeSpan ? -1 : timeout.Ticks);
 
     public void Scalar(Scalar value)
@@ -142,6 +151,16 @@ internal ref struct FrameReader(ReadOnlySpan<byte> payload)
         var value = BinaryPrimitives.ReadInt64LittleEndian(_rest);
         _rest = _rest[8..];
         return value;
+    }
+
+    public long[] Int64s()
+    {
+        var values = new long[Int32()];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = Int64();
+        }
+        return values;
     }
 
     public TimeSpan Timeout() => Int64() is var ticks && ticks < 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromTicks(ticks);

@@ -217,6 +217,28 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Items_a_consumer_took_count_as_gone_for_it_and_stay_gone_after_it_ends()
+    {
+        var queue = new Queue<int>(broker: Broker);
+        for (var i = 0; i < 6; i++)
+        {
+            await queue.PutAsync(i);
+        }
+        var consumer = await PeerAsync();
+        var mine = new Queue<int>(name: queue.Name, broker: consumer);
+        var taken = new[] { await mine.GetAsync(Short), await mine.GetAsync(Short) };
+        Assert.Equal(4, await mine.CountAsync());
+        taken = [.. taken, await mine.GetAsync(Short)];
+        Assert.Equal([0, 1, 2], taken);
+
+        await consumer.DisposeAsync();
+
+        Assert.Equal(3, await queue.CountAsync());
+        Assert.Equal([3, 4, 5], new[] { queue.GetNowait(), queue.GetNowait(), queue.GetNowait() });
+        Assert.True(queue.Empty());
+    }
+
+    [Fact]
     public async Task Items_waiting_for_a_consumer_that_ends_go_back_undelivered_and_its_taken_item_counts_an_attempt()
     {
         var queue = new JoinableQueue<int>(broker: Broker);

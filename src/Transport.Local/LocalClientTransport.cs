@@ -10,6 +10,8 @@ namespace Broker.Transport.Local;
 /// broker shares from the socket's directory, and the socket only hands out their slots.</summary>
 internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDirectory
 {
+    /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
+    private const int Ahead = 128;
     private readonly BrokerUrl _url;
     private readonly ILogger _logger;
     private readonly string _path;
@@ -22,18 +24,17 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     private Exception? _broken;
     private int _lastId;
 
-    /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
-    private const int Ahead = 128;
-
     // The items handed ahead, by queue and acknowledgement. Their lock also orders the frames that say what became of
     // them (Consumed, GaveBack) with what the buffers hold.
     private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
 
-    // Plain items handed ahead that this client's code took, by queue, not yet reported: the next get of their queue,
-    // the answer to a recall, or the end of the connection reports them. Should this process die first, the broker
+    // Plain items handed ahead that this client's code took, by queue, not yet reported: the next get or count of their
+    // queue, the answer to a recall, or the end of the connection reports them. Should this process die first, the broker
     // delivers them again: at least once, as for any consumer that dies mid-task.
     private readonly Dictionary<string, List<long>> _takenAhead = new(StringComparer.Ordinal);
     private readonly System.Threading.Lock _aheadGate = new();
+
+    // The queues this client declared unbounded, where a plain put needs no answer (see PutAsync).
     private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
 
     public LocalClientTransport(BrokerUrl url, ILogger logger)

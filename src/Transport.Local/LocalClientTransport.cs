@@ -24,8 +24,8 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     private Exception? _broken;
     private int _lastId;
 
-    // The items handed ahead, by queue and acknowledgement. Their lock also orders the frames that say what became of
-    // them (Consumed, GaveBack) with what the buffers hold.
+    // The items handed ahead, by queue and acknowledgement, under _aheadGate. No frame is sent under that lock: the read
+    // loop takes it, and a read loop that waited for room to send could stall the broker, which may be waiting for it.
     private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
 
     // Plain items handed ahead that this client's code took, by queue, not yet reported: the next get or count of their
@@ -97,16 +97,16 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     /// asks the broker, which may hand more ahead (see <see cref="LocalSession.GetAsync(string, bool, TimeSpan, int, CancellationToken)"/>).</summary>
     public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        LocalDelivery? item;
         lock (_aheadGate)
         {
-            if (_ahead.TryGetValue((queue, acknowledge), out var items) && items.TryDequeue(out var item))
+            if (!_ahead.TryGetValue((queue, acknowledge), out var items) || !items.TryDequeue(out item))
             {
-                if (acknowledge)
-                {
-                    // Reported before the item's code runs: should that code kill this process, it was an attempt.
-                    SendUnanswered(Op.Consumed, (long[])[item.Id], static (ref w, ids) => w.Int64s(ids));
-                }
-                else if (_takenAhead.TryGetValue(queue, out var taken))
+                return FetchAsync(queue, acknowledge, timeout, cancellationToken);
+            }
+            if (!acknowledge)
+            {
+                if (_takenAhead.TryGetValue(queue, out var taken))
                 {
                     taken.Add(item.Id);
                 }
@@ -117,7 +117,10 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
                 return new(item);
             }
         }
-        return FetchAsync(queue, acknowledge, timeout, cancellationToken);
+        // Reported before the item's code runs: should that code kill this process, it was an attempt. Sent outside the
+        // lock, which the read loop takes: a send that waits for room must never stop the read loop.
+        SendUnanswered(Op.Consumed, (long[])[item.Id], static (ref w, ids) => w.Int64s(ids));
+        return new(item);
     }
 
     private async ValueTask<Delivery?> FetchAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
@@ -141,8 +144,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt);
     }
 
-    /// <summary>Takes the unreported items of <paramref name="queue"/> this client's code took, for a request to report.
-    /// An answer to a recall sent before the request reports them too, which the broker allows for.</summary>
+    /// <summary>Takes the unreported items of <paramref name="queue"/> this client's code took, for a request to report.</summary>
     private IReadOnlyCollection<long> TakenAhead(string queue)
     {
         lock (_aheadGate)
@@ -357,18 +359,34 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
                         }
                     }
                     ids.Sort();
-                    // The answer also reports what this client's code took: everything else it was handed.
-                    _takenAhead.Remove(queue);
-                    SendUnanswered(Op.GaveBack, (queue, ids), static (ref w, s) =>
-                    {
-                        w.String(s.queue);
-                        w.Int64s(s.ids);
-                    });
+                    // The answer also reports what this client's code took and had not reported yet.
+                    var taken = _takenAhead.Remove(queue, out var list) ? list : [];
+                    // Sent from elsewhere, as no frame is sent from the read loop. The answer's items left the buffers
+                    // here, so no other frame can be about them, and the order of the two does not matter.
+                    ThreadPool.UnsafeQueueUserWorkItem(static answer => answer.Client.SendGaveBack(answer.Queue, answer.Ids, answer.Taken),
+                        (Client: this, Queue: queue, Ids: ids, Taken: taken), preferLocal: false);
                     break;
                 }
                 default:
                     throw new InvalidDataException($"Status {push} is not a push of the local broker.");
             }
+        }
+    }
+
+    private void SendGaveBack(string queue, List<long> ids, List<long> taken)
+    {
+        try
+        {
+            SendUnanswered(Op.GaveBack, (queue, ids, taken), static (ref w, s) =>
+            {
+                w.String(s.queue);
+                w.Int64s(s.ids);
+                w.Int64s(s.taken);
+            });
+        }
+        catch (BrokerUnavailableException)
+        {
+            // The connection ended: the broker takes back all this client held.
         }
     }
 

@@ -140,7 +140,7 @@ internal sealed class LocalServer : IAsyncDisposable
                         session.Consumed(args.Int64s());
                         break;
                     case Op.GaveBack:
-                        session.GaveBack(args.String(), args.Int64s());
+                        session.GaveBack(args.String(), args.Int64s(), args.Int64s());
                         break;
                     case Op.Count:
                     {

@@ -93,8 +93,8 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
     }
 
     /// <summary>The client's code took these items handed ahead: each is delivered now, and unfinished until
-    /// acknowledged if it was taken with acknowledgement. An id this session no longer holds was reported already,
-    /// by the client's answer to a recall, which can overtake a report in flight.</summary>
+    /// acknowledged if it was taken with acknowledgement.</summary>
+    /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
     public void Consumed(IReadOnlyList<long> deliveryIds)
     {
         if (deliveryIds.Count == 0)
@@ -106,13 +106,14 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             var queues = new List<QueueState>(1);
             foreach (var id in deliveryIds)
             {
-                if (_prefetched.Remove(id, out var item))
+                if (!_prefetched.Remove(id, out var item))
                 {
-                    Take(id, item);
-                    if (!queues.Contains(item.Queue))
-                    {
-                        queues.Add(item.Queue);
-                    }
+                    throw new InvalidDataException($"The client took item {id}, which it was not handed.");
+                }
+                Take(id, item);
+                if (!queues.Contains(item.Queue))
+                {
+                    queues.Add(item.Queue);
                 }
             }
             foreach (var queue in queues)
@@ -124,10 +125,11 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
     }
 
     /// <summary>The client's answer to a recall: the prefetched items of <paramref name="queue"/> it had not taken,
-    /// in order, go back to the front of the queue as they were.</summary>
+    /// in order, go back to the front of the queue as they were; it reports <paramref name="taken"/> with them.</summary>
     /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
-    public void GaveBack(string queue, IReadOnlyList<long> deliveryIds)
+    public void GaveBack(string queue, IReadOnlyList<long> deliveryIds, IReadOnlyList<long> taken)
     {
+        Consumed(taken);
         lock (Gate)
         {
             var state = broker.Queue(queue);
@@ -139,12 +141,6 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
                 }
                 state.Prefetched--;
                 state.Returned.Enqueue((item.Body, item.Attempt - 1));
-            }
-            // Whatever else of this queue the client held, its code took: the answer reports that too.
-            foreach (var (id, item) in _prefetched.Where(pair => pair.Value.Queue == state).ToList())
-            {
-                _prefetched.Remove(id);
-                Take(id, item);
             }
             state.Recalled.Remove(this);
             ForgetIfEmpty(state);

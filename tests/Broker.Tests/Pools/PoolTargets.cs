@@ -1,6 +1,7 @@
 namespace Broker.Tests.Pools;
 
 using Broker;
+using Broker.Tests.Processes;
 
 /// <summary>What the pool tests run in workers.</summary>
 public static class Tasks
@@ -38,7 +39,7 @@ public static class Tasks
         if (attempts.Add(1) == 1)
         {
             firstPid.Set(Environment.ProcessId);
-            Thread.Sleep(Timeout.Infinite);
+            Targets.WaitToBeKilled();
         }
         return "done on a second worker";
     }
@@ -46,7 +47,7 @@ public static class Tasks
     [PoolTask]
     public static int Hang(int _)
     {
-        Thread.Sleep(Timeout.Infinite);
+        Targets.WaitToBeKilled();
         return 0;
     }
 

@@ -5,7 +5,37 @@ using Broker;
 /// <summary>Code the tests run in child processes.</summary>
 public static class Targets
 {
-    public static void Sleep(int milliseconds) => Thread.Sleep(milliseconds);
+    /// <summary>Python's <c>time.sleep</c> in a child: returns after <paramref name="milliseconds"/>, or as soon as
+    /// the process that started it ends, so that no test leaves it behind.</summary>
+    public static void Sleep(int milliseconds) => ParentEnds(TimeSpan.FromMilliseconds(milliseconds));
+
+    /// <summary>Blocks until the test kills this process. A test that never does gets a failure after two minutes,
+    /// and a test process that ends takes this one with it: nothing is left running.</summary>
+    public static void WaitToBeKilled()
+    {
+        if (!ParentEnds(TimeSpan.FromMinutes(2)))
+        {
+            throw new TimeoutException("The test did not kill this process within two minutes.");
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="within"/> for the process that started this one to end.</summary>
+    private static bool ParentEnds(TimeSpan within)
+    {
+        System.Diagnostics.Process parent;
+        try
+        {
+            parent = System.Diagnostics.Process.GetProcessById(Process.ParentProcess()!.Pid!.Value);
+        }
+        catch (ArgumentException)
+        {
+            return true; // Gone already.
+        }
+        using (parent)
+        {
+            return parent.WaitForExit(within);
+        }
+    }
 
     public static int ExitWith(int code) => code;
 
@@ -38,14 +68,14 @@ public static class Targets
     {
         queue.Get();
         taken.Add(1);
-        Thread.Sleep(Timeout.Infinite);
+        WaitToBeKilled();
     }
 
     public static void HoldAndHang(Lock @lock, Value<int> held)
     {
         @lock.Acquire();
         held.Set(1);
-        Thread.Sleep(Timeout.Infinite);
+        WaitToBeKilled();
     }
 
     public static void Consume(JoinableQueue<string> queue, Queue<string> done)
@@ -64,7 +94,7 @@ public static class Targets
         var daemon = new Process(Sleep, 120_000) { Daemon = true };
         daemon.Start();
         pids.Put(daemon.Pid!.Value);
-        Thread.Sleep(Timeout.Infinite);
+        WaitToBeKilled();
     }
 }
 

@@ -37,27 +37,12 @@ public abstract class QueueConformanceTests : IAsyncLifetime
 
     protected static string Unique(string kind) => $"{kind}-{Guid.NewGuid():N}";
 
-    /// <summary>Puts 0, 1, ... <paramref name="count"/> - 1.</summary>
-    private static async Task PutRangeAsync(Queue<int> queue, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            await queue.PutAsync(i);
-        }
-    }
-
     [Fact]
     public async Task Queue_keeps_the_order_of_one_producer()
     {
         var queue = new Queue<int>(broker: Broker);
-        for (var i = 0; i < 100; i++)
-        {
-            await queue.PutAsync(i);
-        }
-        for (var i = 0; i < 100; i++)
-        {
-            Assert.Equal(i, await queue.GetAsync(Short));
-        }
+        await Range.PutAsync(queue, 100);
+        await Range.GetInOrderAsync(queue, 100, Short);
     }
 
     [Fact]
@@ -210,7 +195,7 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     public async Task Items_waiting_for_one_consumer_go_to_another_that_asks_and_each_is_taken_once()
     {
         var queue = new Queue<int>(broker: Broker);
-        await PutRangeAsync(queue, 10);
+        await Range.PutAsync(queue, 10);
         var first = new Queue<int>(name: queue.Name, broker: await PeerAsync());
         var second = new Queue<int>(name: queue.Name, broker: await PeerAsync());
         Assert.Equal(0, await first.GetAsync(Short));
@@ -226,7 +211,7 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     public async Task Items_a_consumer_took_count_as_gone_for_it_and_stay_gone_after_it_ends()
     {
         var queue = new Queue<int>(broker: Broker);
-        await PutRangeAsync(queue, 6);
+        await Range.PutAsync(queue, 6);
         var consumer = await PeerAsync();
         var mine = new Queue<int>(name: queue.Name, broker: consumer);
         var taken = new[] { await mine.GetAsync(Short), await mine.GetAsync(Short) };
@@ -245,7 +230,7 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     public async Task Items_waiting_for_a_consumer_that_ends_go_back_undelivered_and_its_taken_item_counts_an_attempt()
     {
         var queue = new JoinableQueue<int>(broker: Broker);
-        await PutRangeAsync(queue, 5);
+        await Range.PutAsync(queue, 5);
         var doomed = await PeerAsync();
         Assert.Equal((0, 1), await new JoinableQueue<int>(name: queue.Name, broker: doomed).GetWithAttemptAsync().AsTask().WaitAsync(Patience));
 

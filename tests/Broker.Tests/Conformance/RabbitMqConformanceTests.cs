@@ -51,28 +51,16 @@ public sealed class RabbitMqPrefetchTests(RabbitMqServer rabbitMq) : IAsyncLifet
     public async Task One_consumer_gets_the_items_of_one_producer_in_order()
     {
         var queue = new Queue<int>(broker: Connect(8));
-        for (var i = 0; i < 50; i++)
-        {
-            await queue.PutAsync(i);
-        }
-        for (var i = 0; i < 50; i++)
-        {
-            Assert.Equal(i, await queue.GetAsync(Patience));
-        }
+        await Range.PutAsync(queue, 50);
+        await Range.GetInOrderAsync(queue, 50, Patience);
     }
 
     [Fact]
     public async Task A_consumer_holding_its_whole_prefetch_unfinished_still_gets_the_next_item()
     {
         var queue = new JoinableQueue<int>(broker: Connect(2));
-        for (var i = 0; i < 3; i++)
-        {
-            await queue.PutAsync(i);
-        }
-        for (var i = 0; i < 3; i++)
-        {
-            Assert.Equal(i, await queue.GetAsync(Patience));
-        }
+        await Range.PutAsync(queue, 3);
+        await Range.GetInOrderAsync(queue, 3, Patience);
         for (var i = 0; i < 3; i++)
         {
             await queue.TaskDoneAsync();
@@ -84,10 +72,7 @@ public sealed class RabbitMqPrefetchTests(RabbitMqServer rabbitMq) : IAsyncLifet
     public async Task Items_prefetched_by_a_client_that_ends_are_delivered_again_and_Join_waits_for_them()
     {
         var producer = new JoinableQueue<int>(broker: Connect(1));
-        for (var i = 0; i < 4; i++)
-        {
-            await producer.PutAsync(i);
-        }
+        await Range.PutAsync(producer, 4);
         var doomed = Connect(4);
         var consumer = new JoinableQueue<int>(name: producer.Name, broker: doomed);
         Assert.Equal(0, await consumer.GetAsync(Patience)); // and 1 to 3 wait in its consumer

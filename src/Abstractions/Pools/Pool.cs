@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Reflection;
-using System.Text.Json;
 using Broker.Pools;
 using Broker.Processes;
 using Microsoft.Extensions.Logging;
@@ -125,7 +124,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         var result = new AsyncResult<TResult>(callback, errorCallback);
         var method = func.Method;
-        Submit(method, [ArgumentList(method, args)], reply => Deliver(result, reply, values => Value<TResult>(method, values[0])));
+        Submit(method, Arguments(method, [args]), reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
         return result;
     }
 
@@ -148,25 +147,24 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null)
     {
         var result = new AsyncResult<List<TResult>>(callback, errorCallback);
-        var chunks = Chunks(func.Method, argumentLists, chunksize ?? DefaultChunkSize(argumentLists));
-        var values = new TResult[chunks.Sum(c => c.Length)];
+        var method = func.Method;
+        var lists = argumentLists as IReadOnlyCollection<object?[]> ?? argumentLists.ToList();
+        var chunks = Chunks(method, lists, chunksize ?? DefaultChunkSize(lists.Count));
+        var values = new TResult[lists.Count];
         var left = chunks.Count;
         if (left == 0)
         {
             result.Complete([]);
         }
         var offset = 0;
-        foreach (var chunk in chunks)
+        foreach (var (arguments, count) in chunks)
         {
             var start = offset;
-            offset += chunk.Length;
-            Submit(func.Method, chunk, reply => Deliver(result, reply, chunkValues =>
+            offset += count;
+            Submit(method, arguments, reply => Deliver(result, reply, chunkValues =>
             {
-                for (var i = 0; i < chunkValues.Length; i++)
-                {
-                    values[start + i] = Value<TResult>(func.Method, chunkValues[i]);
-                }
-                return Interlocked.Decrement(ref left) == 0 ? values.ToList() : null;
+                Results<TResult>(method, chunkValues).CopyTo(values, start);
+                return Interlocked.Decrement(ref left) == 0 ? (true, values.ToList()) : (false, null!);
             }));
         }
         return result;
@@ -321,46 +319,37 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private List<AsyncResult<List<TResult>>> SubmitChunks<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize,
         Action<AsyncResult<List<TResult>>>? whenDone = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
-        return Chunks(func.Method, items.Select(item => new object?[] { item }), chunksize).Select(chunk =>
+        var method = func.Method;
+        return Chunks(method, items.Select(item => new object?[] { item }), chunksize).Select(chunk =>
         {
             var result = new AsyncResult<List<TResult>>(null, null);
             if (whenDone is not null)
             {
                 result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
             }
-            Submit(func.Method, chunk, reply => Deliver(result, reply, values => values.Select(v => Value<TResult>(func.Method, v)).ToList()));
+            Submit(method, chunk.Arguments, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
             return result;
         }).ToList();
     }
 
-    private List<JsonElement[][]> Chunks(MethodInfo method, IEnumerable<object?[]> argumentLists, int chunksize)
+    /// <summary>The argument lists cut into chunks of <paramref name="chunksize"/>, each written once for its task.</summary>
+    private List<(RawJson Arguments, int Count)> Chunks(MethodInfo method, IEnumerable<object?[]> argumentLists, int chunksize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
-        return argumentLists.Select(args => ArgumentList(method, args)).Chunk(chunksize).ToList();
+        return argumentLists.Chunk(chunksize).Select(chunk => (Arguments(method, chunk), chunk.Length)).ToList();
     }
 
-    private int DefaultChunkSize(IEnumerable<object?[]> argumentLists)
-    {
-        var count = argumentLists.TryGetNonEnumeratedCount(out var known) ? known : argumentLists.Count();
-        return Math.Max(1, (count + Processes * 4 - 1) / (Processes * 4));
-    }
+    private int DefaultChunkSize(int count) => Math.Max(1, (count + Processes * 4 - 1) / (Processes * 4));
 
-    private JsonElement[] ArgumentList(MethodInfo method, object?[] args)
+    private RawJson Arguments(MethodInfo method, IEnumerable<object?[]> argumentLists)
     {
         PoolTargets.Check(method);
-        var parameters = method.GetParameters();
-        if (parameters.Length != args.Length)
-        {
-            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but {args.Length} were given.", nameof(args));
-        }
-        return parameters.Select((p, i) => _broker.Serializer.ToElement(args[i], p.ParameterType, $"argument {i} ('{p.Name}') of {method.Name}")).ToArray();
+        return Chunk.WriteArguments(_broker.Serializer, method, argumentLists);
     }
 
-    private TResult Value<TResult>(MethodInfo method, JsonElement value) =>
-        (TResult)_broker.Serializer.FromElement(value, typeof(TResult), $"the result of {method.Name}")!;
+    private TResult[] Results<TResult>(MethodInfo method, RawJson values) => Chunk.ReadResults<TResult>(_broker.Serializer, method, values);
 
-    private void Submit(MethodInfo method, JsonElement[][] chunk, Action<PoolResult> onResult)
+    private void Submit(MethodInfo method, RawJson chunk, Action<PoolResult> onResult)
     {
         lock (_gate)
         {
@@ -391,8 +380,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Completes <paramref name="result"/> from a reply: with the error, or with what
-    /// <paramref name="read"/> makes of the values (null while other chunks are still out).</summary>
-    private static void Deliver<T>(AsyncResult<T> result, PoolResult reply, Func<JsonElement[], T?> read)
+    /// <paramref name="read"/> makes of the values once it says the result is whole (other chunks may still be out).</summary>
+    private static void Deliver<T>(AsyncResult<T> result, PoolResult reply, Func<RawJson, (bool Whole, T Value)> read)
     {
         if (reply.Error is { } error)
         {
@@ -401,7 +390,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         try
         {
-            if (read(reply.Values!) is { } value)
+            if (read(reply.Values ?? throw new BrokerSerializationException("A pool worker's reply holds neither results nor an error.")) is (true, var value))
             {
                 result.Complete(value);
             }
@@ -473,15 +462,6 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
     }
 
-    private PoolCall Call(Delegate initializer, object?[] args)
-    {
-        var method = initializer.Method;
-        var parameters = method.GetParameters();
-        if (parameters.Length != args.Length)
-        {
-            throw new ArgumentException($"The initializer {method.Name} takes {parameters.Length} argument(s), but {args.Length} were given.", nameof(args));
-        }
-        return new PoolCall(TargetReference.Of(method, initializer.Target),
-            parameters.Select((p, i) => _broker.Serializer.ToElement(args[i], p.ParameterType, $"argument {i} of the initializer")).ToArray());
-    }
+    private PoolCall Call(Delegate initializer, object?[] args) =>
+        new(TargetReference.Of(initializer.Method, initializer.Target), Chunk.WriteArguments(_broker.Serializer, initializer.Method, [args]));
 }

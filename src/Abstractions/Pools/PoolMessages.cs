@@ -5,12 +5,12 @@ using System.Text.Json.Serialization;
 
 namespace Broker.Pools;
 
-/// <summary>One unit of pool work: a chunk of argument lists for one target, and where to send the results.
+/// <summary>One unit of pool work: a chunk of argument lists for one target (<see cref="Pools.Chunk"/>), and where to send the results.
 /// <see cref="Stop"/> tells the worker that takes it to end.</summary>
 internal sealed record PoolTask(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("target")] string? Target,
-    [property: JsonPropertyName("chunk")] JsonElement[][]? Chunk,
+    [property: JsonPropertyName("chunk")] RawJson? Chunk,
     [property: JsonPropertyName("replyTo")] string? ReplyTo,
     [property: JsonPropertyName("stop")] bool Stop = false,
     [property: JsonPropertyName("maxAttempts")] int MaxAttempts = 1);
@@ -18,7 +18,7 @@ internal sealed record PoolTask(
 /// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it.</summary>
 internal sealed record PoolResult(
     [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("values")] JsonElement[]? Values,
+    [property: JsonPropertyName("values")] RawJson? Values,
     [property: JsonPropertyName("error")] RemoteError? Error);
 
 internal sealed record RemoteError(

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Broker.Processes;
 using Microsoft.Extensions.Logging;
 
@@ -19,8 +18,7 @@ internal static class PoolWorker
         var broker = tasks.Broker;
         if (initializer is not null)
         {
-            var method = initializer.Target.Resolve();
-            Invocation.Run(method, null, Arguments(broker, method, initializer.Args));
+            Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args);
         }
         // The mark of one task travels with the get of the next: one connection keeps them in order, so the broker
         // has the mark before it hands out the next task, and no round trip waits for it alone.
@@ -66,13 +64,8 @@ internal static class PoolWorker
         try
         {
             var method = PoolTargets.Resolve(task.Target ?? "");
-            var resultType = Invocation.ResultType(method);
-            var values = task.Chunk!.Select(args =>
-            {
-                var result = Invocation.Run(method, null, Arguments(broker, method, args));
-                return broker.Serializer.ToElement(result, resultType ?? typeof(object), $"the result of {method.Name}");
-            }).ToArray();
-            return new PoolResult(task.Id, values, null);
+            var chunk = task.Chunk ?? throw new ArgumentException($"A task for {method.Name} carries no arguments.");
+            return new PoolResult(task.Id, Chunk.Run(broker.Serializer, method, chunk), null);
         }
         catch (PoolTaskRefusedException e)
         {
@@ -86,19 +79,9 @@ internal static class PoolWorker
             return new PoolResult(task.Id, null, RemoteError.From(e));
         }
     }
-
-    private static object?[] Arguments(BrokerContext broker, System.Reflection.MethodInfo method, JsonElement[] args)
-    {
-        var parameters = method.GetParameters();
-        if (parameters.Length != args.Length)
-        {
-            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has {args.Length}.");
-        }
-        return parameters.Select((p, i) => broker.Serializer.FromElement(args[i], p.ParameterType, $"argument {i} ('{p.Name}') of {method.Name}")).ToArray();
-    }
 }
 
 /// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>
 internal sealed record PoolCall(
     [property: System.Text.Json.Serialization.JsonPropertyName("target")] TargetReference Target,
-    [property: System.Text.Json.Serialization.JsonPropertyName("args")] JsonElement[] Args);
+    [property: System.Text.Json.Serialization.JsonPropertyName("args")] RawJson Args);

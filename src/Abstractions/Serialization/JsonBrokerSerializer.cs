@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Broker.Serialization;
 
@@ -23,9 +24,9 @@ internal sealed class JsonBrokerSerializer
         {
             return JsonSerializer.SerializeToUtf8Bytes(value, _options);
         }
-        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (IsFailure(e))
         {
-            throw new BrokerSerializationException($"{Capitalize(what)} of type {typeof(T)} cannot be serialized: {e.Message}", e);
+            throw CannotSerialize(what, typeof(T), e);
         }
     }
 
@@ -36,9 +37,9 @@ internal sealed class JsonBrokerSerializer
             var value = JsonSerializer.Deserialize<T>(body, _options);
             return value is null && typeof(T).IsValueType ? throw new JsonException("null is not a value of a value type.") : value!;
         }
-        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (IsFailure(e))
         {
-            throw new BrokerSerializationException($"{Capitalize(what)} cannot be read as {typeof(T)}: {e.Message}", e);
+            throw CannotRead(what, typeof(T), e);
         }
     }
 
@@ -48,9 +49,9 @@ internal sealed class JsonBrokerSerializer
         {
             return JsonSerializer.SerializeToElement(value, type, _options);
         }
-        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (IsFailure(e))
         {
-            throw new BrokerSerializationException($"{Capitalize(what)} of type {value?.GetType() ?? type} cannot be serialized: {e.Message}", e);
+            throw CannotSerialize(what, value?.GetType() ?? type, e);
         }
     }
 
@@ -60,11 +61,24 @@ internal sealed class JsonBrokerSerializer
         {
             return element.Deserialize(type, _options);
         }
-        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (IsFailure(e))
         {
-            throw new BrokerSerializationException($"{Capitalize(what)} cannot be read as {type}: {e.Message}", e);
+            throw CannotRead(what, type, e);
         }
     }
+
+    /// <summary>How values of <paramref name="type"/> are written and read, for callers that stream many of them
+    /// through one <see cref="Utf8JsonWriter"/> or <see cref="Utf8JsonReader"/>.</summary>
+    public JsonTypeInfo TypeInfo(Type type) => _options.GetTypeInfo(type);
+
+    /// <summary>The exceptions System.Text.Json raises for a value it cannot write or read.</summary>
+    public static bool IsFailure(Exception e) => e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException;
+
+    public static BrokerSerializationException CannotSerialize(string what, Type type, Exception e) =>
+        new($"{Capitalize(what)} of type {type} cannot be serialized: {e.Message}", e);
+
+    public static BrokerSerializationException CannotRead(string what, Type type, Exception e) =>
+        new($"{Capitalize(what)} cannot be read as {type}: {e.Message}", e);
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 

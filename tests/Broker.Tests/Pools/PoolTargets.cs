@@ -22,6 +22,15 @@ public static class Tasks
     }
 
     [PoolTask]
+    public static string? Nothing(int _) => null;
+
+    [PoolTask]
+    public static string Describe(object value) => $"{value}";
+
+    [PoolTask]
+    public static object Unserializable() => new Action(() => { });
+
+    [PoolTask]
     public static int Fail(string message) => throw new InvalidOperationException(message);
 
     [PoolTask]

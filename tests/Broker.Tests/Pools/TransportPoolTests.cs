@@ -36,6 +36,30 @@ public abstract class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task A_null_result_completes_its_call()
+    {
+        await using var pool = new Pool(1, broker: Broker);
+        Assert.Null(pool.Apply<string?>(Tasks.Nothing, 0));
+        Assert.Equal([null, null], pool.Map(Tasks.Nothing, [1, 2]));
+    }
+
+    [Fact]
+    public async Task Arguments_and_results_that_cannot_travel_fail_with_a_typed_exception_that_names_them()
+    {
+        await using var pool = new Pool(1, broker: Broker);
+        var argument = Assert.Throws<BrokerSerializationException>(() => pool.ApplyAsync<string>(Tasks.Describe, [new Action(() => { })]));
+        Assert.StartsWith("Argument 0 ('value') of Describe of type System.Action cannot be serialized", argument.Message);
+        var count = Assert.Throws<ArgumentException>(() => pool.Starmap<int>(Tasks.Add, [[1, 2], [3]]));
+        Assert.Contains("Add takes 2 argument(s), but 1 were given", count.Message);
+
+        var result = Assert.Throws<BrokerSerializationException>(() => pool.Apply<int>(Tasks.Echo, "not a number"));
+        Assert.StartsWith("The result of Echo cannot be read as System.Int32", result.Message);
+        var unwritable = Assert.Throws<RemoteTaskException>(() => pool.Apply<object>(Tasks.Unserializable));
+        Assert.Contains("The result of Unserializable of type System.Action cannot be serialized", unwritable.Message);
+        Assert.Equal(9, pool.Apply<int>(Tasks.Square, 3));
+    }
+
+    [Fact]
     public async Task A_task_exception_reaches_the_caller_with_the_remote_type_message_and_stack()
     {
         await using var pool = new Pool(1, broker: Broker);
@@ -79,7 +103,7 @@ public abstract class TransportPoolTests : TransportTests
         var tasks = new JoinableQueue<PoolTask>(broker: Broker);
         var replies = new Queue<PoolResult>(broker: Broker);
         var forged = $"{typeof(Tasks).Assembly.GetName().Name}|{typeof(Tasks).FullName}|{nameof(Tasks.NotMarked)}";
-        await tasks.PutAsync(new PoolTask(1, forged, [[System.Text.Json.JsonSerializer.SerializeToElement(1)]], replies.Name));
+        await tasks.PutAsync(new PoolTask(1, forged, new RawJson("[[1]]"u8.ToArray()), replies.Name));
         await tasks.PutAsync(new PoolTask(0, null, null, null, Stop: true));
 
         await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };

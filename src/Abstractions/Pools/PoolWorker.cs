@@ -23,6 +23,8 @@ internal static class PoolWorker
         // The mark of one task travels with the get of the next: one connection keeps them in order, so the broker
         // has the mark before it hands out the next task, and no round trip waits for it alone.
         var marking = Task.CompletedTask;
+        // A handle declares its queue before its first put: one per caller, not one per task.
+        var replyQueues = new Dictionary<string, Queue<PoolResult>>(StringComparer.Ordinal);
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
             var (task, attempt) = await tasks.GetWithAttemptAsync().ConfigureAwait(false);
@@ -39,7 +41,11 @@ internal static class PoolWorker
             }
             else
             {
-                await new Queue<PoolResult>(name: replyTo, broker: broker).PutAsync(result).ConfigureAwait(false);
+                if (!replyQueues.TryGetValue(replyTo, out var replies))
+                {
+                    replyQueues[replyTo] = replies = new Queue<PoolResult>(name: replyTo, broker: broker);
+                }
+                await replies.PutAsync(result).ConfigureAwait(false);
             }
             marking = tasks.TaskDoneAsync().AsTask();
         }

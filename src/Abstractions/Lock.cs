@@ -52,7 +52,7 @@ public abstract class LockHandle : BrokerHandle
 public sealed class Lock : LockHandle
 {
     private readonly System.Threading.Lock _gate = new();
-    private string? _owner;
+    private LockOwner? _owner;
 
     /// <param name="name">The lock's name on the broker; a unique one by default.</param>
     /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
@@ -63,7 +63,7 @@ public sealed class Lock : LockHandle
 
     public override ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
     {
-        string owner;
+        LockOwner owner;
         lock (_gate)
         {
             // Cleared before the broker hears of it: the next holder in this process sets its own owner.
@@ -75,7 +75,7 @@ public sealed class Lock : LockHandle
 
     internal override async ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var owner = LockOwners.New();
+        var owner = LockOwner.New();
         var lease = await Broker.Locks.AcquireAsync(Name, owner, timeout, cancellationToken).ConfigureAwait(false);
         if (lease is not null)
         {
@@ -127,18 +127,18 @@ public sealed class RLock : LockHandle
         {
             return new(held.Lease);
         }
-        var hold = new Hold(LockOwners.New());
+        var hold = new Hold(LockOwner.New());
         _hold.Value = hold;
         return hold.AcquireAsync(Broker.Locks, Name, timeout, cancellationToken);
     }
 
     internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
 
-    private sealed class Hold(string owner)
+    private sealed class Hold(LockOwner owner)
     {
         private int _count;
 
-        public string Owner { get; } = owner;
+        public LockOwner Owner { get; } = owner;
 
         public LockLease? Lease { get; private set; }
 
@@ -240,14 +240,4 @@ public sealed class LockScope : IAsyncDisposable, IDisposable
     }
 
     public void Dispose() => Sync.Run(DisposeAsync());
-}
-
-internal static class LockOwners
-{
-    // The random part tells apart two processes that get the same machine name and pid, as restarted containers do.
-    private static readonly string s_process = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-    private static long s_last;
-
-    /// <summary>A unique owner for one acquisition, naming the process for whoever reads the broker.</summary>
-    public static string New() => $"{s_process}:{Interlocked.Increment(ref s_last)}";
 }

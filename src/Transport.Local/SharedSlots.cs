@@ -23,9 +23,9 @@ internal interface ISlotDirectory
 }
 
 /// <summary>Locks and values as atomic instructions on <see cref="SlotMemory"/>, as Python's multiprocessing keeps
-/// them in shared memory: after the first use of a name, an operation sends no message. A lock slot holds its
-/// holder's mark (the session's number and a sequence) and its fencing token; the broker frees the locks of a session
-/// whose connection ends, so a dead holder's locks are free at once.</summary>
+/// them in shared memory: after the first use of a name, an operation sends no message and allocates nothing. A lock
+/// slot holds its holder's mark (the session's number and the owner's sequence) and its fencing token; the broker
+/// frees the locks of a session whose connection ends, so a dead holder's locks are free at once.</summary>
 internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) : ILockBackend, IValueBackend
 {
     // A waiter spins while a holder is likely to be about to release, then sleeps in growing steps.
@@ -33,13 +33,11 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
     private const int LongestSleepMs = 8;
     private readonly ConcurrentDictionary<string, SlotGrant> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SlotGrant> _values = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (string Name, int Index, long Mark)> _held = new(StringComparer.Ordinal);
-    private int _lastMark;
 
-    public async ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<LockLease?> AcquireAsync(string name, LockOwner owner, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var grant = await GrantAsync(_locks, name, SlotUse.Lock, default, cancellationToken).ConfigureAwait(false);
-        var mark = ((long)grant.Session << 32) | (uint)Interlocked.Increment(ref _lastMark);
+        var mark = Mark(grant, owner);
         if (!TryTake(grant.Index, mark, out var token))
         {
             if (timeout == TimeSpan.Zero)
@@ -52,20 +50,23 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
                 return null;
             }
         }
-        _held[owner] = (name, grant.Index, mark);
         return new LockLease(token, CancellationToken.None);
     }
 
-    public ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
+    public ValueTask ReleaseAsync(string name, LockOwner owner, CancellationToken cancellationToken)
     {
-        if (!_held.TryGetValue(owner, out var held) || held.Name != name || !_held.TryRemove(owner, out _))
+        if (!_locks.TryGetValue(name, out var grant))
         {
             throw new LockNotOwnedException($"Lock '{name}' is not held by this owner.");
         }
-        using var slot = memory.Open(held.Index);
-        if (Interlocked.CompareExchange(ref slot.First, 0, held.Mark) != held.Mark)
+        var mark = Mark(grant, owner);
+        using var slot = memory.Open(grant.Index);
+        var found = Interlocked.CompareExchange(ref slot.First, 0, mark);
+        if (found != mark)
         {
-            throw new LockNotOwnedException($"Lock '{name}' was freed while held: its client's connection ended.");
+            throw new LockNotOwnedException(found >> 32 == grant.Session
+                ? $"Lock '{name}' is not held by this owner."
+                : $"Lock '{name}' is not held by this owner, or was freed while held because its client's connection ended.");
         }
         return default;
     }
@@ -145,13 +146,16 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
         }
     }
 
-    private ValueTask<SlotGrant> GrantAsync(ConcurrentDictionary<string, SlotGrant> grants, string name, SlotUse use, Scalar initial, CancellationToken cancellationToken)
-    {
-        return grants.TryGetValue(name, out var grant) ? new(grant) : AskAsync();
+    /// <summary>A holder's mark: its session's number, which the broker frees by, and its owner's sequence (unique in
+    /// this process, so unique in the session, for 2^32 acquisitions).</summary>
+    private static long Mark(SlotGrant grant, LockOwner owner) => ((long)grant.Session << 32) | (uint)owner.Sequence;
 
-        async ValueTask<SlotGrant> AskAsync() =>
-            grants[name] = await directory.SlotAsync(name, use, initial, cancellationToken).ConfigureAwait(false);
-    }
+    // The slow path is a method of its own: a local function capturing the arguments would cost every call an allocation.
+    private ValueTask<SlotGrant> GrantAsync(ConcurrentDictionary<string, SlotGrant> grants, string name, SlotUse use, Scalar initial, CancellationToken cancellationToken) =>
+        grants.TryGetValue(name, out var grant) ? new(grant) : AskAsync(grants, name, use, initial, cancellationToken);
+
+    private async ValueTask<SlotGrant> AskAsync(ConcurrentDictionary<string, SlotGrant> grants, string name, SlotUse use, Scalar initial, CancellationToken cancellationToken) =>
+        grants[name] = await directory.SlotAsync(name, use, initial, cancellationToken).ConfigureAwait(false);
 
     private bool TryTake(int index, long mark, out long token)
     {

@@ -19,7 +19,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private readonly ConcurrentDictionary<string, Lazy<Task<Doorbell>>> _doorbells = new();
     private readonly ConcurrentDictionary<RedisDelivery, byte> _taken = new();
-    private readonly ConcurrentDictionary<(string Name, string Owner), CancellationTokenSource> _held = new();
+    private readonly ConcurrentDictionary<(string Name, LockOwner Owner), CancellationTokenSource> _held = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _renewing;
 
@@ -113,13 +113,13 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<LockLease?> AcquireAsync(string name, LockOwner owner, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var keys = new LockKeys(name);
         long fencingToken = 0;
         var acquired = await WaitAsync(keys.Channel, timeout, async ct =>
         {
-            var result = await EvaluateAsync(RedisScripts.Acquire, [keys.Lock, keys.Fence], [owner, (long)_options.Lease.TotalMilliseconds], ct).ConfigureAwait(false);
+            var result = await EvaluateAsync(RedisScripts.Acquire, [keys.Lock, keys.Fence], [owner.ToString(), (long)_options.Lease.TotalMilliseconds], ct).ConfigureAwait(false);
             fencingToken = result.IsNull ? 0 : (long)result;
             return !result.IsNull;
         }, cancellationToken).ConfigureAwait(false);
@@ -132,14 +132,14 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         return new LockLease(fencingToken, lost.Token);
     }
 
-    public async ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
+    public async ValueTask ReleaseAsync(string name, LockOwner owner, CancellationToken cancellationToken)
     {
         var keys = new LockKeys(name);
         if (_held.TryRemove((name, owner), out var lost))
         {
             lost.Dispose();
         }
-        if ((int)await EvaluateAsync(RedisScripts.Release, [keys.Lock], [owner, keys.Channel], cancellationToken).ConfigureAwait(false) == 0)
+        if ((int)await EvaluateAsync(RedisScripts.Release, [keys.Lock], [owner.ToString(), keys.Channel], cancellationToken).ConfigureAwait(false) == 0)
         {
             throw new LockNotOwnedException($"Lock '{name}' is not held by this owner (or its lease of {_options.Lease} ended).");
         }
@@ -186,7 +186,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
                 }
                 foreach (var (name, owner) in _held.Keys)
                 {
-                    await EvaluateAsync(RedisScripts.Release, [new LockKeys(name).Lock], [owner, new LockKeys(name).Channel], CancellationToken.None).ConfigureAwait(false);
+                    await EvaluateAsync(RedisScripts.Release, [new LockKeys(name).Lock], [owner.ToString(), new LockKeys(name).Channel], CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (BrokerUnavailableException e)
@@ -279,7 +279,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         }
         foreach (var ((name, owner), lost) in _held)
         {
-            if ((int)await EvaluateAsync(RedisScripts.RenewLock, [new LockKeys(name).Lock], [owner, leaseMs], _stopping.Token).ConfigureAwait(false) == 0
+            if ((int)await EvaluateAsync(RedisScripts.RenewLock, [new LockKeys(name).Lock], [owner.ToString(), leaseMs], _stopping.Token).ConfigureAwait(false) == 0
                 && _held.TryRemove((name, owner), out _))
             {
                 _logger.LogWarning("Lock {Lock} was lost: its lease ended before it could be renewed.", name);

@@ -47,16 +47,31 @@ public interface ILockBackend
 {
     /// <summary>Acquires <paramref name="name"/> for <paramref name="owner"/>, waiting up to
     /// <paramref name="timeout"/>; <c>null</c> if it stayed held. A lock whose holder dies is freed.</summary>
-    ValueTask<LockLease?> AcquireAsync(string name, string owner, TimeSpan timeout, CancellationToken cancellationToken);
+    ValueTask<LockLease?> AcquireAsync(string name, LockOwner owner, TimeSpan timeout, CancellationToken cancellationToken);
 
     /// <summary>Releases the lock held by <paramref name="owner"/>.</summary>
     /// <exception cref="LockNotOwnedException"><paramref name="owner"/> does not hold it.</exception>
-    ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken);
+    ValueTask ReleaseAsync(string name, LockOwner owner, CancellationToken cancellationToken);
 }
 
 /// <summary>A held lock: its fencing token, which only grows from one acquisition to the next, and a token that
 /// fires if the transport learns the lock was lost (its lease could not be renewed).</summary>
-public sealed record LockLease(long FencingToken, CancellationToken Lost);
+public readonly record struct LockLease(long FencingToken, CancellationToken Lost);
+
+/// <summary>One acquisition of a lock by this process: a number no other acquisition in the process shares. Its
+/// <see cref="ToString"/> also names the process (machine, pid and a random part, as restarted containers reuse both)
+/// for a broker that others read; a lock in this machine's memory keeps only the number, and a held lock costs no
+/// allocation.</summary>
+public readonly record struct LockOwner(long Sequence)
+{
+    private static readonly string s_process = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private static long s_last;
+
+    /// <summary>An owner no other acquisition in this process has had.</summary>
+    public static LockOwner New() => new(Interlocked.Increment(ref s_last));
+
+    public override string ToString() => $"{s_process}:{Sequence}";
+}
 
 /// <summary>Named numbers. A name that was never set reads as zero.</summary>
 public interface IValueBackend

@@ -9,6 +9,8 @@ namespace Broker.Pools;
 /// the caller keeps the first answer.</summary>
 internal static class PoolWorker
 {
+    /// <summary>The most tasks a worker has answered and not yet marked done.</summary>
+    private const int MostUnmarked = 8;
 
     /// <param name="tasks">The pool's task queue.</param>
     /// <param name="maxTasks">Tasks to run before ending, so that the pool starts a fresh worker; 0 for no limit.</param>
@@ -20,21 +22,30 @@ internal static class PoolWorker
         {
             Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args);
         }
-        // The mark of one task travels with the get of the next: one connection keeps them in order, so the broker
-        // has the mark before it hands out the next task, and no round trip waits for it alone.
+        // Neither a task's reply nor its mark holds up the next get: they travel together, and on the local transport
+        // one connection keeps them in order. A mark waits for its reply to be accepted, so that no task is marked
+        // done before its answer is safe, and for the marks before it, as TaskDone marks the oldest task taken.
         var marking = Task.CompletedTask;
+        var unmarked = 0;
         // A handle declares its queue before its first put: one per caller, not one per task.
         var replyQueues = new Dictionary<string, Queue<PoolResult>>(StringComparer.Ordinal);
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
+            if (Volatile.Read(ref unmarked) >= MostUnmarked || marking.IsFaulted)
+            {
+                // A worker that dies holds its unmarked tasks, which then run again: it does not get far ahead. A
+                // reply that could not be sent ends the worker here, and its task is delivered again.
+                await marking.ConfigureAwait(false);
+            }
             var (task, attempt) = await tasks.GetWithAttemptAsync().ConfigureAwait(false);
-            await marking.ConfigureAwait(false);
             if (task.Stop)
             {
+                await marking.ConfigureAwait(false);
                 await tasks.TaskDoneAsync().ConfigureAwait(false);
                 return;
             }
             var result = attempt > task.MaxAttempts ? GiveUp(tasks, task, attempt) : Run(tasks, task);
+            var reply = Task.CompletedTask;
             if (task.ReplyTo is not { } replyTo)
             {
                 broker.Logger.LogWarning("A task of pool queue {Queue} names no queue to answer to; its result is dropped.", tasks.Name);
@@ -45,11 +56,20 @@ internal static class PoolWorker
                 {
                     replyQueues[replyTo] = replies = new Queue<PoolResult>(name: replyTo, broker: broker);
                 }
-                await replies.PutAsync(result).ConfigureAwait(false);
+                reply = replies.PutAsync(result).AsTask();
             }
-            marking = tasks.TaskDoneAsync().AsTask();
+            Interlocked.Increment(ref unmarked);
+            marking = MarkAsync(marking, reply);
         }
         await marking.ConfigureAwait(false);
+
+        async Task MarkAsync(Task before, Task reply)
+        {
+            await before.ConfigureAwait(false);
+            await reply.ConfigureAwait(false);
+            await tasks.TaskDoneAsync().ConfigureAwait(false);
+            Interlocked.Decrement(ref unmarked);
+        }
     }
 
     /// <summary>A task whose workers all ended while running it (it killed them, or they crashed): it fails with the

@@ -74,9 +74,12 @@ public sealed class BrokerContext : IAsyncDisposable
     {
         var key = (queue, maxSize);
         var declared = _declared.GetOrAdd(key, k => Queues.DeclareAsync(k.Queue, k.MaxSize, CancellationToken.None).AsTask());
-        // Forget a failure as soon as it happens, or here if it happened before the task was stored.
-        _ = declared.ContinueWith(failed => _declared.TryRemove(new KeyValuePair<(string, int), Task>(key, failed)),
-            CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+        if (!declared.IsCompletedSuccessfully)
+        {
+            // Forget a failure as soon as it happens, or here if it happened before the task was stored.
+            _ = declared.ContinueWith(failed => _declared.TryRemove(new KeyValuePair<(string, int), Task>(key, failed)),
+                CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+        }
         return declared;
     }
 

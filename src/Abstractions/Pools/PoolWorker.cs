@@ -27,8 +27,6 @@ internal static class PoolWorker
         // done before its answer is safe, and for the marks before it, as TaskDone marks the oldest task taken.
         var marking = Task.CompletedTask;
         var unmarked = 0;
-        // A handle declares its queue before its first put: one per caller, not one per task.
-        var replyQueues = new Dictionary<string, Queue<PoolResult>>(StringComparer.Ordinal);
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
             if (Volatile.Read(ref unmarked) >= MostUnmarked || marking.IsFaulted)
@@ -52,11 +50,8 @@ internal static class PoolWorker
             }
             else
             {
-                if (!replyQueues.TryGetValue(replyTo, out var replies))
-                {
-                    replyQueues[replyTo] = replies = new Queue<PoolResult>(name: replyTo, broker: broker);
-                }
-                reply = replies.PutAsync(result).AsTask();
+                // The context declares each queue once, so a handle per task costs no round trip.
+                reply = new Queue<PoolResult>(name: replyTo, broker: broker).PutAsync(result).AsTask();
             }
             Interlocked.Increment(ref unmarked);
             marking = MarkAsync(marking, reply);

@@ -87,10 +87,6 @@ internal static class Chunk
                 {
                     throw JsonBrokerSerializer.CannotRead(Argument(method, parameters, i), parameters[i].ParameterType, e);
                 }
-                if (args[i] is null && parameters[i].ParameterType.IsValueType && Nullable.GetUnderlyingType(parameters[i].ParameterType) is null)
-                {
-                    throw JsonBrokerSerializer.CannotRead(Argument(method, parameters, i), parameters[i].ParameterType, new JsonException("null is not a value of a value type."));
-                }
             }
             if (Next(ref reader, method) != JsonTokenType.EndArray)
             {

@@ -34,8 +34,8 @@ internal sealed class JsonBrokerSerializer
     {
         try
         {
-            var value = JsonSerializer.Deserialize<T>(body, _options);
-            return value is null && typeof(T).IsValueType ? throw new JsonException("null is not a value of a value type.") : value!;
+            // System.Text.Json refuses null for a value type that cannot hold it, and gives null to one that can.
+            return JsonSerializer.Deserialize<T>(body, _options)!;
         }
         catch (Exception e) when (IsFailure(e))
         {

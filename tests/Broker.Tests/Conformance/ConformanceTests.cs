@@ -59,6 +59,22 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_queue_of_nullable_numbers_carries_null_and_a_queue_of_numbers_refuses_it()
+    {
+        var queue = new Queue<int?>(broker: Broker);
+        await queue.PutAsync(null);
+        await queue.PutAsync(5);
+        Assert.Null(await queue.GetAsync(Short));
+        Assert.Equal(5, await queue.GetAsync(Short));
+
+        var numbers = new Queue<int>(broker: Broker);
+        await new Queue<int?>(name: numbers.Name, broker: Broker).PutAsync(null);
+        await numbers.PutAsync(7);
+        Assert.Equal(7, await numbers.GetAsync(Short));
+        Assert.Contains("cannot be read as System.Int32", (await numbers.DeadLetters.GetAsync(Short)).Reason);
+    }
+
+    [Fact]
     public void GetNowait_on_an_empty_queue_raises_QueueEmpty_naming_the_queue()
     {
         var queue = new Queue<string>(name: Unique("empty"), broker: Broker);

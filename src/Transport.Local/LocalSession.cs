@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Broker.Transport;
 
 namespace Broker.Transport.Local;
@@ -14,7 +15,8 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
     private readonly Dictionary<long, Prefetched> _prefetched = [];
-    private readonly HashSet<QueueState> _prefetchedFrom = [];
+    // How many of _prefetched each queue gave: counted, so that a report of taken items need not search them.
+    private readonly Dictionary<QueueState, int> _prefetchedFrom = [];
     private bool _closed;
 
     public int Number { get; } = number;
@@ -139,7 +141,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
                 {
                     throw new InvalidDataException($"The client gave back item {id} of queue '{queue}', which it does not hold.");
                 }
-                state.Prefetched--;
+                Unhold(state);
                 state.Returned.Enqueue((item.Body, item.Attempt - 1));
             }
             state.Recalled.Remove(this);
@@ -221,7 +223,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             var giveBack = _unacknowledged.Select(pair => (Id: pair.Key, pair.Value.Queue, pair.Value.Body, Attempts: pair.Value.Attempt))
                 .Concat(_prefetched.Select(pair => (Id: pair.Key, pair.Value.Queue, pair.Value.Body, Attempts: pair.Value.Attempt - 1)))
                 .OrderBy(item => item.Id);
-            var returned = new HashSet<QueueState>(_prefetchedFrom);
+            var returned = new HashSet<QueueState>(_prefetchedFrom.Keys);
             foreach (var item in giveBack)
             {
                 item.Queue.Returned.Enqueue((item.Body, item.Attempts));
@@ -231,12 +233,13 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             {
                 taken.Queue.Unacknowledged--;
             }
-            foreach (var (_, item) in _prefetched)
+            foreach (var (queue, count) in _prefetchedFrom)
             {
-                item.Queue.Prefetched--;
+                queue.Prefetched -= count;
             }
             _unacknowledged.Clear();
             _prefetched.Clear();
+            _prefetchedFrom.Clear();
             foreach (var queue in returned)
             {
                 queue.PrefetchedBy.Remove(this);
@@ -262,7 +265,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
     /// <summary>Moves an item handed ahead to taken: delivered, and unacknowledged if taken with acknowledgement.</summary>
     private void Take(long id, Prefetched item)
     {
-        item.Queue.Prefetched--;
+        Unhold(item.Queue);
         if (item.Acknowledge)
         {
             _unacknowledged[id] = (item.Queue, item.Body, item.Attempt);
@@ -280,6 +283,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             var id = broker.NextDeliveryId();
             _prefetched[id] = new Prefetched(queue, body, attempt, acknowledge);
             queue.Prefetched++;
+            CollectionsMarshal.GetValueRefOrAddDefault(_prefetchedFrom, queue, out _)++;
             items.Add(new LocalDelivery(queue.Name, body, id, attempt));
         }
         if (items.Count == 0)
@@ -287,7 +291,6 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             return;
         }
         queue.PrefetchedBy.Add(this);
-        _prefetchedFrom.Add(queue);
         Client!.Prefetched(queue.Name, acknowledge, items);
     }
 
@@ -295,11 +298,18 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
     /// holds none and owes no answer to a recall.</summary>
     private void ForgetIfEmpty(QueueState queue)
     {
-        if (!queue.Recalled.Contains(this) && !_prefetched.Values.Any(item => item.Queue == queue))
+        if (!queue.Recalled.Contains(this) && _prefetchedFrom.GetValueOrDefault(queue) == 0)
         {
             queue.PrefetchedBy.Remove(this);
             _prefetchedFrom.Remove(queue);
         }
+    }
+
+    /// <summary>One item handed ahead from <paramref name="queue"/> left this session: taken or given back.</summary>
+    private void Unhold(QueueState queue)
+    {
+        queue.Prefetched--;
+        _prefetchedFrom[queue]--;
     }
 
     private void ThrowIfClosed()

@@ -91,7 +91,7 @@ public sealed class RabbitMqPrefetchTests(RabbitMqServer rabbitMq) : IAsyncLifet
 
     private BrokerContext Connect(int prefetch)
     {
-        var context = BrokerContext.Connect($"{rabbitMq.Url.TrimEnd('/')}/?prefetch={prefetch}");
+        var context = BrokerContext.Connect(new UriBuilder(rabbitMq.Url) { Query = $"prefetch={prefetch}" }.Uri.ToString());
         _contexts.Add(context);
         return context;
     }

@@ -60,7 +60,7 @@ public static class RedisBench
     {
         var name = $"raw-{Guid.NewGuid():N}";
         RedisKey[] putKeys = [$"broker:q:{{{name}}}:items", $"broker:q:{{{name}}}:meta", $"broker:q:{{{name}}}:unfinished"];
-        RedisKey[] getKeys = [putKeys[0], $"broker:q:{{{name}}}:taken", $"broker:q:{{{name}}}:leases", putKeys[2], $"broker:q:{{{name}}}:ids"];
+        RedisKey[] getKeys = [putKeys[0], $"broker:q:{{{name}}}:taken", $"broker:q:{{{name}}}:leases", putKeys[2], $"broker:q:{{{name}}}:ids", putKeys[1]];
         RedisValue channel = $"broker:q:{{{name}}}:signal";
         await db.ScriptEvaluateAsync(RedisScripts.Declare, [putKeys[1]], [0]);
         var clock = Stopwatch.StartNew();

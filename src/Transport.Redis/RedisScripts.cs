@@ -14,19 +14,22 @@ internal static class RedisScripts
         return ARGV[1]
         """;
 
-    /// <summary>KEYS: items, meta, unfinished. ARGV: body, channel. Returns 1, or 0 when the queue is at its maxsize.</summary>
+    /// <summary>KEYS: items, meta, unfinished. ARGV: body, channel. Returns 1, or 0 when the queue is at its maxsize.
+    /// Only the put that ends an empty queue rings: a getter waits only after finding the queue empty, and the first
+    /// put after that finds it empty too, so a ring for every put would only wake consumers that are busy.</summary>
     public const string Put = """
         local max = tonumber(redis.call('HGET', KEYS[2], 'maxsize') or '0')
         if max > 0 and redis.call('LLEN', KEYS[1]) >= max then return 0 end
-        redis.call('RPUSH', KEYS[1], ARGV[1])
+        local length = redis.call('RPUSH', KEYS[1], ARGV[1])
         redis.call('INCR', KEYS[3])
-        redis.call('PUBLISH', ARGV[2], 'put')
+        if length == 1 then redis.call('PUBLISH', ARGV[2], 'put') end
         return 1
         """;
 
-    /// <summary>KEYS: items, taken, leases, unfinished, ids. ARGV: acknowledge (1/0), lease ms, channel.
-    /// First puts back, at the head, the items whose lease ended (their consumer died). Returns nil, or
-    /// {delivery id, body, attempt}; the id is 0 for an item taken without acknowledgement. A taken item is kept
+    /// <summary>KEYS: items, taken, leases, unfinished, ids, meta. ARGV: acknowledge (1/0), lease ms, channel.
+    /// First puts back, at the head, the items whose lease ended (their consumer died). Rings only when a full queue
+    /// gets room, as only a putter that found it full waits (see <see cref="Put"/>), or when items put back are left for
+    /// others. Returns nil, or {delivery id, body, attempt}; the id is 0 for an item taken without acknowledgement. A taken item is kept
     /// as a NUL byte, the number of deliveries so far, then the body (an item's JSON never starts with NUL), so that
     /// an item put back says how often it was delivered.</summary>
     public const string Get = Now + """
@@ -44,7 +47,10 @@ internal static class RedisScripts
           attempt = string.byte(body, 2) + 1
           body = string.sub(body, 3)
         end
-        redis.call('PUBLISH', ARGV[3], 'room')
+        local left = redis.call('LLEN', KEYS[1])
+        if #expired > 0 and left > 0 then redis.call('PUBLISH', ARGV[3], 'put') end
+        local max = tonumber(redis.call('HGET', KEYS[6], 'maxsize') or '0')
+        if max > 0 and left == max - 1 then redis.call('PUBLISH', ARGV[3], 'room') end
         if ARGV[1] == '1' then
           local id = redis.call('INCR', KEYS[5])
           redis.call('HSET', KEYS[2], id, string.char(0, math.min(attempt, 255)) .. body)

@@ -69,7 +69,7 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         RedisDelivery? delivery = null;
         await WaitAsync(keys.Channel, timeout, async ct =>
         {
-            var result = await EvaluateAsync(RedisScripts.Get, [keys.Items, keys.Taken, keys.Leases, keys.Unfinished, keys.Ids],
+            var result = await EvaluateAsync(RedisScripts.Get, [keys.Items, keys.Taken, keys.Leases, keys.Unfinished, keys.Ids, keys.Meta],
                 [acknowledge ? 1 : 0, (long)_options.Lease.TotalMilliseconds, keys.Channel], ct).ConfigureAwait(false);
             if (result.IsNull)
             {

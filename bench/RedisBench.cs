@@ -66,11 +66,11 @@ public static class RedisBench
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < items; i++)
         {
-            await db.ScriptEvaluateAsync(RedisScripts.Put, putKeys, [i.ToString(), channel]);
+            await db.ScriptEvaluateAsync(RedisScripts.Put, putKeys, [channel, i.ToString()]);
         }
         for (var i = 0; i < items; i++)
         {
-            var taken = (RedisResult[])(await db.ScriptEvaluateAsync(RedisScripts.Get, getKeys, [0, 10_000, channel]))!;
+            var taken = (RedisResult[])(await db.ScriptEvaluateAsync(RedisScripts.Get, getKeys, [0, 10_000, channel, 1]))!;
             _ = int.Parse((string)taken[1]!);
         }
         return items / clock.Elapsed.TotalSeconds;

@@ -64,8 +64,12 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/> (null: without limit).</summary>
     /// <exception cref="QueueEmptyException">No item came within the timeout.</exception>
-    public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (await TakeAsync(timeout, cancellationToken).ConfigureAwait(false)).Item;
+    public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var (item, delivery) = await TakeAsync(timeout, cancellationToken).ConfigureAwait(false);
+        OnTaken(delivery);
+        return item;
+    }
 
     /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered).</summary>
     private protected async ValueTask<(T Item, Delivery Delivery)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
@@ -78,18 +82,44 @@ public class Queue<T> : BrokerHandle
             var remaining = limit == Timeout.InfiniteTimeSpan ? limit : TimeSpan.FromTicks(Math.Max(0, (limit - clock.Elapsed).Ticks));
             var delivery = await Backend.GetAsync(Name, Joinable, remaining, cancellationToken).ConfigureAwait(false)
                 ?? throw new QueueEmptyException(Name);
-            T item;
-            try
+            if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
             {
-                item = Broker.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'");
+                return (item, delivery);
             }
-            catch (BrokerSerializationException e)
+        }
+    }
+
+    /// <summary>Takes from one to <paramref name="most"/> of the oldest items, waiting without limit for the first:
+    /// for a reader that handles each item at once, such as a pool collecting its results.</summary>
+    internal async ValueTask<List<T>> GetManyAsync(int most, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var items = new List<T>();
+        while (items.Count == 0)
+        {
+            foreach (var delivery in await Backend.GetManyAsync(Name, most, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
             {
-                await DeadLetterAsync(delivery, e.Message, cancellationToken).ConfigureAwait(false);
-                continue;
+                if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
+                {
+                    items.Add(item);
+                }
             }
-            OnTaken(delivery);
-            return (item, delivery);
+        }
+        return items;
+    }
+
+    /// <summary>The item in <paramref name="delivery"/>, or <c>false</c> when it could not be read and went to the
+    /// dead letters.</summary>
+    private async ValueTask<(bool Read, T Item)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (true, Broker.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'"));
+        }
+        catch (BrokerSerializationException e)
+        {
+            await DeadLetterAsync(delivery, e.Message, cancellationToken).ConfigureAwait(false);
+            return (false, default!);
         }
     }
 
@@ -180,13 +210,14 @@ public sealed class JoinableQueue<T> : Queue<T>
     /// <summary>Python's <c>task_done()</c>.</summary>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
 
-    /// <summary>Takes an item with the number of its delivery: more than 1 when consumers took it before and ended
-    /// without marking it done.</summary>
-    internal async ValueTask<(T Item, int Attempt)> GetWithAttemptAsync(CancellationToken cancellationToken = default)
-    {
-        var (item, delivery) = await TakeAsync(null, cancellationToken).ConfigureAwait(false);
-        return (item, delivery.Attempt);
-    }
+    /// <summary>Takes an item that the caller marks done itself with <see cref="DoneAsync"/>, in any order:
+    /// <see cref="TaskDoneAsync"/> does not count it. Its delivery says how often it was delivered.</summary>
+    internal ValueTask<(T Item, Delivery Delivery)> TakeOwnAsync(CancellationToken cancellationToken = default) =>
+        TakeAsync(null, cancellationToken);
+
+    /// <summary>Marks an item taken with <see cref="TakeOwnAsync"/> as done.</summary>
+    internal ValueTask DoneAsync(Delivery delivery, CancellationToken cancellationToken = default) =>
+        Backend.AckAsync(delivery, cancellationToken);
 
     /// <summary>Waits until every item put, by any process, has been marked done; false if
     /// <paramref name="timeout"/> passed first.</summary>

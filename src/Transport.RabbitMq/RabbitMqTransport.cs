@@ -224,54 +224,28 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     }
 
     /// <summary>Commits the item with a +1 delta. Joinable puts made at once by this process share a transaction (a group
-    /// commit: one delta of +N and N items) with the first of them leading, so that they do not wait for each other's
-    /// commits one by one.</summary>
+    /// commit: one delta of +N and N items), so that they do not wait for each other's commits one by one.</summary>
     private static async Task<bool> CommitPutAsync(Session session, string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var channels = session.For(queue);
-        var put = new PendingPut(body);
-        channels.Puts.Enqueue(put);
-        while (!channels.Puts.IsEmpty && Interlocked.CompareExchange(ref channels.Leading, 1, 0) == 0)
-        {
-            try
-            {
-                await CommitPutsAsync(channels, queue).ConfigureAwait(false);
-            }
-            finally
-            {
-                Volatile.Write(ref channels.Leading, 0);
-            }
-        }
-        await put.Committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+        var puts = LazyInitializer.EnsureInitialized(ref channels.Puts, () => new(batch => CommitPutsAsync(channels, queue, batch), 256));
+        return await puts.CommitAsync(body, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task CommitPutsAsync(QueueChannels channels, string queue)
+    private static async Task<IReadOnlyList<bool>> CommitPutsAsync(QueueChannels channels, string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies)
     {
-        var batch = new List<PendingPut>();
-        while (batch.Count < 256 && channels.Puts.TryDequeue(out var next))
+        var channel = await channels.Taker.GetAsync(CancellationToken.None).ConfigureAwait(false);
+        // The delta goes first: the count never lags behind an item that someone could already take.
+        await InTransactionAsync(channels, channel, async () =>
         {
-            batch.Add(next);
-        }
-        try
-        {
-            var channel = await channels.Taker.GetAsync(CancellationToken.None).ConfigureAwait(false);
-            // The delta goes first: the count never lags behind an item that someone could already take.
-            await InTransactionAsync(channels, channel, async () =>
+            await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
+                Encoding.ASCII.GetBytes(bodies.Count.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+            foreach (var body in bodies)
             {
-                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
-                    Encoding.ASCII.GetBytes(batch.Count.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
-                foreach (var put in batch)
-                {
-                    await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, put.Body, CancellationToken.None).ConfigureAwait(false);
-                }
-            }, CancellationToken.None).ConfigureAwait(false);
-            batch.ForEach(put => put.Committed.TrySetResult());
-        }
-        catch (Exception e)
-        {
-            batch.ForEach(put => put.Committed.TrySetException(e));
-        }
+                await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, body, CancellationToken.None).ConfigureAwait(false);
+            }
+        }, CancellationToken.None).ConfigureAwait(false);
+        return [.. bodies.Select(_ => true)];
     }
 
     /// <summary>Acknowledges an item, in the same transaction as the -1 delta of a JoinableQueue's item. An item whose
@@ -635,14 +609,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     internal static string CounterQueue(string queue) => "broker.unfinished." + queue;
 
     private static string LockQueue(string queue) => "broker.lock." + queue;
-}
-
-/// <summary>A joinable item waiting for the transaction that puts it.</summary>
-internal sealed class PendingPut(ReadOnlyMemory<byte> body)
-{
-    public ReadOnlyMemory<byte> Body { get; } = body;
-
-    public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>An item taken from a RabbitMQ queue, with the channel that must acknowledge it.</summary>

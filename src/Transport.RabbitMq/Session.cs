@@ -97,10 +97,8 @@ internal sealed class QueueChannels(IConnection connection)
         }
     }
 
-    /// <summary>Joinable puts waiting for a transaction, and whether one of their callers is committing them.</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<PendingPut> Puts { get; } = new();
-
-    public int Leading;
+    /// <summary>Joinable puts, committed together when they come at once; made at the first.</summary>
+    public GroupCommit<ReadOnlyMemory<byte>, bool>? Puts;
 
     /// <summary>This process's turn at the queue's lock (see RabbitMqTransport.ExclusivelyAsync).</summary>
     public SemaphoreSlim Exclusive { get; } = new(1, 1);

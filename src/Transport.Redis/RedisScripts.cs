@@ -14,24 +14,28 @@ internal static class RedisScripts
         return ARGV[1]
         """;
 
-    /// <summary>KEYS: items, meta, unfinished. ARGV: body, channel. Returns 1, or 0 when the queue is at its maxsize.
-    /// Only the put that ends an empty queue rings: a getter waits only after finding the queue empty, and the first
-    /// put after that finds it empty too, so a ring for every put would only wake consumers that are busy.</summary>
+    /// <summary>KEYS: items, meta, unfinished. ARGV: channel, then the bodies. Puts as many as the queue's maxsize
+    /// leaves room for, in order, and returns how many. Only a put that ends an empty queue rings: a getter waits only
+    /// after finding the queue empty, and the first put after that finds it empty too, so a ring for every put would
+    /// only wake consumers that are busy.</summary>
     public const string Put = """
+        local count = #ARGV - 1
         local max = tonumber(redis.call('HGET', KEYS[2], 'maxsize') or '0')
-        if max > 0 and redis.call('LLEN', KEYS[1]) >= max then return 0 end
-        local length = redis.call('RPUSH', KEYS[1], ARGV[1])
-        redis.call('INCR', KEYS[3])
-        if length == 1 then redis.call('PUBLISH', ARGV[2], 'put') end
-        return 1
+        if max > 0 then count = math.min(count, max - redis.call('LLEN', KEYS[1])) end
+        if count <= 0 then return 0 end
+        local length = redis.call('RPUSH', KEYS[1], unpack(ARGV, 2, count + 1))
+        redis.call('INCRBY', KEYS[3], count)
+        if length == count then redis.call('PUBLISH', ARGV[1], 'put') end
+        return count
         """;
 
-    /// <summary>KEYS: items, taken, leases, unfinished, ids, meta. ARGV: acknowledge (1/0), lease ms, channel.
-    /// First puts back, at the head, the items whose lease ended (their consumer died). Rings only when a full queue
-    /// gets room, as only a putter that found it full waits (see <see cref="Put"/>), or when items put back are left for
-    /// others. Returns nil, or {delivery id, body, attempt}; the id is 0 for an item taken without acknowledgement. A taken item is kept
-    /// as a NUL byte, the number of deliveries so far, then the body (an item's JSON never starts with NUL), so that
-    /// an item put back says how often it was delivered.</summary>
+    /// <summary>KEYS: items, taken, leases, unfinished, ids, meta. ARGV: acknowledge (1/0), lease ms, channel, the
+    /// most items to take. First puts back, at the head, the items whose lease ended (their consumer died). Rings only
+    /// when a full queue gets room, as only a putter that found it full waits (see <see cref="Put"/>), or when items
+    /// put back are left for others. Returns nil, or {delivery id, body, attempt} for each item taken, oldest first;
+    /// the id is 0 for an item taken without acknowledgement. A taken item is kept as a NUL byte, the number of
+    /// deliveries so far, then the body (an item's JSON never starts with NUL), so that an item put back says how
+    /// often it was delivered.</summary>
     public const string Get = Now + """
         local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
         for i = #expired, 1, -1 do
@@ -40,35 +44,53 @@ internal static class RedisScripts
           redis.call('HDEL', KEYS[2], expired[i])
           if body then redis.call('LPUSH', KEYS[1], body) end
         end
-        local body = redis.call('LPOP', KEYS[1])
-        if not body then return nil end
-        local attempt = 1
-        if string.byte(body, 1) == 0 then
-          attempt = string.byte(body, 2) + 1
-          body = string.sub(body, 3)
+        local taken = {}
+        local count = 0
+        while count < tonumber(ARGV[4]) do
+          local body = redis.call('LPOP', KEYS[1])
+          if not body then break end
+          count = count + 1
+          local attempt = 1
+          if string.byte(body, 1) == 0 then
+            attempt = string.byte(body, 2) + 1
+            body = string.sub(body, 3)
+          end
+          local id = 0
+          if ARGV[1] == '1' then
+            id = redis.call('INCR', KEYS[5])
+            redis.call('HSET', KEYS[2], id, string.char(0, math.min(attempt, 255)) .. body)
+            redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+          end
+          table.insert(taken, id)
+          table.insert(taken, body)
+          table.insert(taken, attempt)
         end
+        if count == 0 then return nil end
         local left = redis.call('LLEN', KEYS[1])
         if #expired > 0 and left > 0 then redis.call('PUBLISH', ARGV[3], 'put') end
         local max = tonumber(redis.call('HGET', KEYS[6], 'maxsize') or '0')
-        if max > 0 and left == max - 1 then redis.call('PUBLISH', ARGV[3], 'room') end
-        if ARGV[1] == '1' then
-          local id = redis.call('INCR', KEYS[5])
-          redis.call('HSET', KEYS[2], id, string.char(0, math.min(attempt, 255)) .. body)
-          redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
-          return {id, body, attempt}
-        end
-        if redis.call('DECR', KEYS[4]) <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
-        return {0, body, attempt}
+        if max > 0 and left < max and left + count >= max then redis.call('PUBLISH', ARGV[3], 'room') end
+        if ARGV[1] ~= '1' and redis.call('DECRBY', KEYS[4], count) <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
+        return taken
         """;
 
-    /// <summary>KEYS: taken, leases, unfinished. ARGV: delivery id, channel. Returns the unfinished count left, or
-    /// -1 if the item's lease had ended and it went back to the queue (another consumer has it now).</summary>
+    /// <summary>KEYS: taken, leases, unfinished. ARGV: channel, then delivery ids. Returns, for each id, the
+    /// unfinished count left, or -1 if the item's lease had ended and it went back to the queue (another consumer has
+    /// it now).</summary>
     public const string Ack = """
-        if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
-        redis.call('HDEL', KEYS[1], ARGV[1])
-        local left = redis.call('DECR', KEYS[3])
-        if left <= 0 then redis.call('PUBLISH', ARGV[2], 'done') end
-        return left
+        local results = {}
+        local left
+        for i = 2, #ARGV do
+          if redis.call('ZREM', KEYS[2], ARGV[i]) == 0 then
+            results[i - 1] = -1
+          else
+            redis.call('HDEL', KEYS[1], ARGV[i])
+            left = redis.call('DECR', KEYS[3])
+            results[i - 1] = left
+          end
+        end
+        if left and left <= 0 then redis.call('PUBLISH', ARGV[1], 'done') end
+        return results
         """;
 
     /// <summary>KEYS: leases. ARGV: lease ms, delivery ids. Extends each lease still held; returns the ids whose

@@ -12,6 +12,9 @@ namespace Broker.Transport.Redis;
 internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, IValueBackend
 {
     private const string Prefix = "broker:";
+
+    /// <summary>The most puts, or acknowledgements, that go to one queue in one script.</summary>
+    private const int MostAtOnce = 256;
     private readonly BrokerUrl _url;
     private readonly RedisOptions _options;
     private readonly ILogger _logger;
@@ -19,6 +22,9 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private readonly ConcurrentDictionary<string, Lazy<Task<Doorbell>>> _doorbells = new();
     private readonly ConcurrentDictionary<RedisDelivery, byte> _taken = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<RedisDelivery>> _kept = new();
+    private readonly ConcurrentDictionary<string, GroupCommit<RedisValue, bool>> _puts = new();
+    private readonly ConcurrentDictionary<string, GroupCommit<long, long>> _acks = new();
     private readonly ConcurrentDictionary<(string Name, LockOwner Owner), CancellationTokenSource> _held = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _renewing;
@@ -54,38 +60,90 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         }
     }
 
+    /// <summary>Puts made at once by this process go to the queue together, in one script.</summary>
     public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var keys = new QueueKeys(queue);
+        var puts = _puts.GetOrAdd(queue, q => new(bodies => PutManyAsync(q, bodies), MostAtOnce));
         RedisValue item = body.ToArray();
-        return await WaitAsync(keys.Channel, timeout, async ct =>
-            (int)await EvaluateAsync(RedisScripts.Put, [keys.Items, keys.Meta, keys.Unfinished], [item, keys.Channel], ct).ConfigureAwait(false) == 1,
-            cancellationToken).ConfigureAwait(false);
+        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => puts.CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Puts what the queue has room for; each item that did not fit waits for room on its own.</summary>
+    private async Task<IReadOnlyList<bool>> PutManyAsync(string queue, IReadOnlyList<RedisValue> bodies)
+    {
+        var keys = new QueueKeys(queue);
+        var put = (int)await EvaluateAsync(RedisScripts.Put, [keys.Items, keys.Meta, keys.Unfinished], [keys.Channel, .. bodies], CancellationToken.None).ConfigureAwait(false);
+        return [.. bodies.Select((_, i) => i < put)];
     }
 
     public async ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // Only items taken with acknowledgement are kept ahead: they stay leased to this process, and come back if it
+        // dies; an item taken without one would be lost with it.
+        if (!acknowledge)
+        {
+            return (await TakeAsync(queue, acknowledge, 1, timeout, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        }
+        if (_options.Prefetch > 1 && TakeKept(queue) is { } kept)
+        {
+            return kept;
+        }
+        var taken = await TakeAsync(queue, acknowledge, _options.Prefetch, timeout, cancellationToken).ConfigureAwait(false);
+        foreach (var item in taken.Skip(1))
+        {
+            _kept.GetOrAdd(queue, _ => new()).Enqueue(item);
+        }
+        return taken.FirstOrDefault();
+    }
+
+    /// <summary>Takes up to <paramref name="most"/> items in one script.</summary>
+    public async ValueTask<IReadOnlyList<Delivery>> GetManyAsync(string queue, int most, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await TakeAsync(queue, acknowledge: false, most, timeout, cancellationToken).ConfigureAwait(false);
+
+    private async Task<List<RedisDelivery>> TakeAsync(string queue, bool acknowledge, int most, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         var keys = new QueueKeys(queue);
-        RedisDelivery? delivery = null;
+        var delivered = new List<RedisDelivery>();
         await WaitAsync(keys.Channel, timeout, async ct =>
         {
             var result = await EvaluateAsync(RedisScripts.Get, [keys.Items, keys.Taken, keys.Leases, keys.Unfinished, keys.Ids, keys.Meta],
-                [acknowledge ? 1 : 0, (long)_options.Lease.TotalMilliseconds, keys.Channel], ct).ConfigureAwait(false);
+                [acknowledge ? 1 : 0, (long)_options.Lease.TotalMilliseconds, keys.Channel, most], ct).ConfigureAwait(false);
             if (result.IsNull)
             {
                 return false;
             }
             var taken = (RedisResult[])result!;
-            delivery = new RedisDelivery(queue, (byte[])taken[1]!, (long)taken[0], (int)taken[2]);
+            for (var i = 0; i < taken.Length; i += 3)
+            {
+                var item = new RedisDelivery(queue, (byte[])taken[i + 1]!, (long)taken[i], (int)taken[i + 2]);
+                if (item.Id > 0)
+                {
+                    _taken[item] = 0;
+                }
+                delivered.Add(item);
+            }
             return true;
         }, cancellationToken).ConfigureAwait(false);
-        if (delivery is { Id: > 0 })
-        {
-            _taken[delivery] = 0;
-        }
-        return delivery;
+        return delivered;
     }
 
+    /// <summary>The oldest item taken ahead for <paramref name="queue"/> whose lease this process still holds.</summary>
+    private RedisDelivery? TakeKept(string queue)
+    {
+        if (_kept.TryGetValue(queue, out var kept))
+        {
+            while (kept.TryDequeue(out var item))
+            {
+                if (_taken.ContainsKey(item))
+                {
+                    return item;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Acknowledgements made at once by this process go together, in one script.</summary>
     public async ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         var taken = (RedisDelivery)delivery;
@@ -93,13 +151,20 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         {
             throw new InvalidOperationException($"An item of queue '{delivery.Queue}' was acknowledged twice.");
         }
-        var keys = new QueueKeys(taken.Queue);
-        var left = (long)await EvaluateAsync(RedisScripts.Ack, [keys.Taken, keys.Leases, keys.Unfinished], [taken.Id, keys.Channel], cancellationToken).ConfigureAwait(false);
-        if (left < 0)
+        var acks = _acks.GetOrAdd(taken.Queue, q => new(ids => AckManyAsync(q, ids), MostAtOnce));
+        if (await acks.CommitAsync(taken.Id, cancellationToken).ConfigureAwait(false) < 0)
         {
             _logger.LogWarning("An item of queue {Queue} was done after its lease ended; it went back to the queue and may run twice. " +
                 "Its consumer stalled for longer than the lease ({Lease}).", taken.Queue, _options.Lease);
         }
+    }
+
+    private async Task<IReadOnlyList<long>> AckManyAsync(string queue, IReadOnlyList<long> ids)
+    {
+        var keys = new QueueKeys(queue);
+        var left = (RedisResult[])(await EvaluateAsync(RedisScripts.Ack, [keys.Taken, keys.Leases, keys.Unfinished],
+            [keys.Channel, .. ids.Select(id => (RedisValue)id)], CancellationToken.None).ConfigureAwait(false))!;
+        return [.. left.Select(result => (long)result)];
     }
 
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
@@ -179,7 +244,8 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         {
             try
             {
-                foreach (var taken in _taken.Keys)
+                // Each goes back to the head of its queue: the newest first, so that the oldest leads again.
+                foreach (var taken in _taken.Keys.OrderByDescending(d => d.Id))
                 {
                     var keys = new QueueKeys(taken.Queue);
                     await EvaluateAsync(RedisScripts.GiveBack, [keys.Items, keys.Taken, keys.Leases], [taken.Id, keys.Channel], CancellationToken.None).ConfigureAwait(false);

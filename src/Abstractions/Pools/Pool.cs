@@ -14,6 +14,9 @@ namespace Broker;
 public sealed class Pool : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>The most replies the pool takes in one trip to the broker, where the transport can take several.</summary>
+    private const int MostRepliesAtOnce = 64;
     private readonly BrokerContext _broker;
     private readonly JoinableQueue<PoolTask> _tasks;
     private readonly Queue<PoolResult> _results;
@@ -407,11 +410,13 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         {
             while (true)
             {
-                var reply = await _results.GetAsync(null, _stopCollecting.Token).ConfigureAwait(false);
-                // A task run twice (its first worker died after replying) answers twice: the first answer stands.
-                if (_pending.TryRemove(reply.Id, out var pending))
+                foreach (var reply in await _results.GetManyAsync(MostRepliesAtOnce, _stopCollecting.Token).ConfigureAwait(false))
                 {
-                    pending(reply);
+                    // A task run twice (its first worker died after replying) answers twice: the first answer stands.
+                    if (_pending.TryRemove(reply.Id, out var pending))
+                    {
+                        pending(reply);
+                    }
                 }
                 if (_pending.IsEmpty && !IsRunning)
                 {

@@ -1,4 +1,5 @@
 using Broker.Processes;
+using Broker.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Pools;
@@ -23,26 +24,35 @@ internal static class PoolWorker
             Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args);
         }
         // Neither a task's reply nor its mark holds up the next get: they travel together, and on the local transport
-        // one connection keeps them in order. A mark waits for its reply to be accepted, so that no task is marked
-        // done before its answer is safe, and for the marks before it, as TaskDone marks the oldest task taken.
-        var marking = Task.CompletedTask;
-        var unmarked = 0;
+        // one connection keeps them in order. A task is marked done once its reply is accepted, so that no task is
+        // marked done before its answer is safe; marks of different tasks need no order, so the transport may send
+        // those made at once together.
+        var marking = new List<Task>();
         for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
         {
-            if (Volatile.Read(ref unmarked) >= MostUnmarked || marking.IsFaulted)
+            // A worker that dies holds its unmarked tasks, which then run again: it does not get far ahead. A reply
+            // that could not be sent ends the worker here, and its task is delivered again.
+            while (true)
             {
-                // A worker that dies holds its unmarked tasks, which then run again: it does not get far ahead. A
-                // reply that could not be sent ends the worker here, and its task is delivered again.
-                await marking.ConfigureAwait(false);
+                marking.RemoveAll(mark => mark.IsCompletedSuccessfully);
+                if (marking.Find(mark => mark.IsFaulted) is { } failed)
+                {
+                    await failed.ConfigureAwait(false);
+                }
+                if (marking.Count < MostUnmarked)
+                {
+                    break;
+                }
+                await Task.WhenAny(marking).ConfigureAwait(false);
             }
-            var (task, attempt) = await tasks.GetWithAttemptAsync().ConfigureAwait(false);
+            var (task, delivery) = await tasks.TakeOwnAsync().ConfigureAwait(false);
             if (task.Stop)
             {
-                await marking.ConfigureAwait(false);
-                await tasks.TaskDoneAsync().ConfigureAwait(false);
+                await Task.WhenAll(marking).ConfigureAwait(false);
+                await tasks.DoneAsync(delivery).ConfigureAwait(false);
                 return;
             }
-            var result = attempt > task.MaxAttempts ? GiveUp(tasks, task, attempt) : Run(tasks, task);
+            var result = delivery.Attempt > task.MaxAttempts ? GiveUp(tasks, task, delivery.Attempt) : Run(tasks, task);
             var reply = Task.CompletedTask;
             if (task.ReplyTo is not { } replyTo)
             {
@@ -53,17 +63,14 @@ internal static class PoolWorker
                 // The context declares each queue once, so a handle per task costs no round trip.
                 reply = new Queue<PoolResult>(name: replyTo, broker: broker).PutAsync(result).AsTask();
             }
-            Interlocked.Increment(ref unmarked);
-            marking = MarkAsync(marking, reply);
+            marking.Add(MarkAsync(reply, delivery));
         }
-        await marking.ConfigureAwait(false);
+        await Task.WhenAll(marking).ConfigureAwait(false);
 
-        async Task MarkAsync(Task before, Task reply)
+        async Task MarkAsync(Task reply, Delivery delivery)
         {
-            await before.ConfigureAwait(false);
             await reply.ConfigureAwait(false);
-            await tasks.TaskDoneAsync().ConfigureAwait(false);
-            Interlocked.Decrement(ref unmarked);
+            await tasks.DoneAsync(delivery).ConfigureAwait(false);
         }
     }
 

@@ -19,6 +19,12 @@ public interface IQueueBackend
     /// the queue if this client's connection ends first.</summary>
     ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>Takes up to <paramref name="most"/> of the oldest items without acknowledgement, waiting up to
+    /// <paramref name="timeout"/> for the first; empty if none came. Every item returned is the caller's: none is kept
+    /// back. This one takes a single item; a transport that takes several in one trip overrides it.</summary>
+    async ValueTask<IReadOnlyList<Delivery>> GetManyAsync(string queue, int most, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await GetAsync(queue, acknowledge: false, timeout, cancellationToken).ConfigureAwait(false) is { } delivery ? [delivery] : [];
+
     /// <summary>Marks an item taken with acknowledgement as done.</summary>
     ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken);
 

@@ -78,6 +78,7 @@ public sealed class RedisUrlTests
 
     [Theory]
     [InlineData("redis://127.0.0.1:6379?lease=soon", "lease")]
+    [InlineData("redis://127.0.0.1:6379?prefetch=0", "prefetch")]
     [InlineData("redis://127.0.0.1:6379?colour=blue", "colour")]
     [InlineData("redis://127.0.0.1:6379/db", "database")]
     public void A_redis_url_with_a_bad_setting_is_refused_naming_it(string url, string named)

@@ -132,6 +132,32 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Puts_made_at_once_on_a_bounded_queue_fill_it_and_the_rest_wait_for_room_without_one_lost()
+    {
+        // A transport may send puts made at once together: those that do not fit must wait, not vanish or overfill.
+        var queue = new Queue<int>(maxsize: 3, broker: Broker);
+        var putting = Enumerable.Range(0, 10).Select(i => queue.PutAsync(i, Patience).AsTask()).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (putting.Count(put => put.IsCompleted) < 3)
+        {
+            Assert.True(clock.Elapsed < Patience, "The first puts never went in.");
+            await Task.Delay(20);
+        }
+        await Task.Delay(Short);
+        Assert.Equal(3, putting.Count(put => put.IsCompletedSuccessfully));
+        Assert.Equal(3, await queue.CountAsync());
+
+        var got = new List<int>();
+        for (var i = 0; i < 10; i++)
+        {
+            got.Add(await queue.GetAsync(Patience));
+        }
+        await Task.WhenAll(putting);
+        Assert.Equal(Enumerable.Range(0, 10), got.Order());
+        Assert.True(queue.Empty());
+    }
+
+    [Fact]
     public async Task A_bounded_JoinableQueue_counts_waiting_items_against_its_maxsize_and_Join_counts_every_item()
     {
         var queue = new JoinableQueue<int>(maxsize: 2, broker: Broker);
@@ -197,13 +223,15 @@ public abstract class QueueConformanceTests : IAsyncLifetime
         await queue.PutAsync("precious");
         var doomed = await PeerAsync();
         var consumer = new JoinableQueue<string>(name: queue.Name, broker: doomed);
-        Assert.Equal(("precious", 1), await consumer.GetWithAttemptAsync());
+        var (item, delivery) = await consumer.TakeOwnAsync();
+        Assert.Equal(("precious", 1), (item, delivery.Attempt));
         Assert.False(await queue.JoinAsync(Short));
 
         await doomed.DisposeAsync();
 
-        Assert.Equal(("precious", 2), await queue.GetWithAttemptAsync().AsTask().WaitAsync(Patience));
-        await queue.TaskDoneAsync();
+        (item, delivery) = await queue.TakeOwnAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal(("precious", 2), (item, delivery.Attempt));
+        await queue.DoneAsync(delivery);
         Assert.True(await queue.JoinAsync(Short));
     }
 
@@ -248,16 +276,17 @@ public abstract class QueueConformanceTests : IAsyncLifetime
         var queue = new JoinableQueue<int>(broker: Broker);
         await Range.PutAsync(queue, 5);
         var doomed = await PeerAsync();
-        Assert.Equal((0, 1), await new JoinableQueue<int>(name: queue.Name, broker: doomed).GetWithAttemptAsync().AsTask().WaitAsync(Patience));
+        var (first, firstDelivery) = await new JoinableQueue<int>(name: queue.Name, broker: doomed).TakeOwnAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal((0, 1), (first, firstDelivery.Attempt));
 
         await doomed.DisposeAsync();
 
         var attempts = new Dictionary<int, int>();
         for (var i = 0; i < 5; i++)
         {
-            var (item, attempt) = await queue.GetWithAttemptAsync().AsTask().WaitAsync(Patience);
-            attempts[item] = attempt;
-            await queue.TaskDoneAsync();
+            var (item, delivery) = await queue.TakeOwnAsync().AsTask().WaitAsync(Patience);
+            attempts[item] = delivery.Attempt;
+            await queue.DoneAsync(delivery);
         }
         Assert.Equal(new Dictionary<int, int> { [0] = 2, [1] = 1, [2] = 1, [3] = 1, [4] = 1 }, attempts);
         Assert.True(await queue.JoinAsync(Short));

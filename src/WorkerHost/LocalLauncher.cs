@@ -32,6 +32,10 @@ public sealed class LocalLauncher : IProcessLauncher
             info.ArgumentList.Add(argument);
         }
         info.Environment[BrokerContext.UrlVariable] = start.BrokerUrl;
+        // Dynamic PGO first runs each hot method in an instrumented tier, which kept a fresh pool worker at half its
+        // speed for its first ten thousand tasks; a child does not live long enough to earn that back. Start-up is
+        // not slower without it. A user's own setting, inherited, wins.
+        info.Environment.TryAdd("DOTNET_TieredPGO", "0");
         if (Interlocked.Exchange(ref s_exitHooked, 1) == 0)
         {
             AppDomain.CurrentDomain.ProcessExit += (_, _) => EndChildrenAtExit();

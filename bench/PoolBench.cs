@@ -7,7 +7,8 @@ using Process = Broker.Process;
 
 /// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
 /// default), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
-/// doing the same trivial tasks with results through the same broker (Celery's results on Redis). Medians of the repeats.</summary>
+/// doing the same trivial tasks with results through the same broker (Celery's results on Redis): Broker's default
+/// (a worker takes one task per get) and the prefetch Celery has by default. Medians of the repeats.</summary>
 public static class PoolBench
 {
     public static async Task RunAsync(Options options, string redisUrl, string? amqpUrl)
@@ -23,30 +24,41 @@ public static class PoolBench
         }
 
         var fleetTasks = options.Items / 2;
-        await FleetAsync(options, fleetTasks, redisUrl, redisUrl);
-        if (amqpUrl is not null)
+        foreach (var url in new[] { redisUrl, amqpUrl }.OfType<string>())
         {
-            await FleetAsync(options, fleetTasks, amqpUrl, redisUrl);
+            Console.WriteLine($"Fleet on {BrokerUrl.Redact(url)}: a worker host with 2 workers, a client with none, vs Celery 5 " +
+                $"(2 prefork workers, prefetch 4 each); {fleetTasks} tasks with results");
+            var takeOne = await FleetAsync(options, fleetTasks, url);
+            var prefetched = await FleetAsync(options, fleetTasks, WithPrefetch(url, 4));
+            var celery = Celery(options, url, $"{redisUrl.TrimEnd('/')}/1", fleetTasks);
+            var scheme = new Uri(url).Scheme;
+            Report.Rate($"Fleet on {scheme}, one task per get (vs Celery)", "tasks/s", takeOne, celery, "celery");
+            Report.Rate($"Fleet on {scheme}, ?prefetch=4 as Celery (vs Celery)", "tasks/s", prefetched, celery, "celery");
         }
     }
 
-    private static async Task FleetAsync(Options options, int tasks, string url, string redisUrl)
+    /// <summary>Broker's fleet: a worker host serving a named pool with 2 workers, and a client pool with none.</summary>
+    private static async Task<double> FleetAsync(Options options, int tasks, string url)
     {
-        Console.WriteLine($"Fleet on {BrokerUrl.Redact(url)}: a worker host with 2 workers, a client with none, vs Celery 5; {tasks} tasks with results");
         await using var broker = BrokerContext.Connect(url);
         var name = $"bench-{Guid.NewGuid():N}";
         using var stopHost = new CancellationTokenSource();
         var host = Pool.ServeAsync(name, 2, broker: broker, cancellationToken: stopHost.Token);
+        double rate;
         await using (var client = new Pool(0, name: name, broker: broker))
         {
-            Apply(client, 1_000); // warm the host's workers
-            var rate = Median(options, () => Apply(client, tasks));
-            var celery = Celery(options, url, $"{redisUrl.TrimEnd('/')}/1", tasks);
-            Report.Rate($"Fleet ApplyAsync + result on {new Uri(url).Scheme} (vs Celery)", "tasks/s", rate, celery, "celery");
+            Apply(client, tasks); // warm the host's workers
+            rate = Median(options, () => Apply(client, tasks));
         }
         stopHost.Cancel();
         await host;
+        return rate;
     }
+
+    /// <summary>Celery's worker reserves 4 tasks per process by default (worker_prefetch_multiplier): this is the
+    /// same setting for Broker's workers.</summary>
+    private static string WithPrefetch(string url, int prefetch) =>
+        url.Contains("prefetch=", StringComparison.Ordinal) ? url : $"{url}{(url.Contains('?') ? '&' : '?')}prefetch={prefetch}";
 
     [PoolTask]
     public static int Square(int x) => x * x;

@@ -14,7 +14,8 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
     private readonly ConcurrentQueue<(TItem Item, TaskCompletionSource<TResult> Done)> _waiting = new();
     private int _committing;
 
-    /// <summary>Commits <paramref name="item"/> with the others waiting, and returns its result.</summary>
+    /// <summary>Commits <paramref name="item"/> with the others waiting, and returns its result. Cancelling stops the
+    /// wait, not the commit: an item already handed over may still be committed with its batch.</summary>
     public async Task<TResult> CommitAsync(TItem item, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -100,6 +100,9 @@ internal sealed class QueueChannels(IConnection connection)
     /// <summary>Joinable puts, committed together when they come at once; made at the first.</summary>
     public GroupCommit<ReadOnlyMemory<byte>, bool>? Puts;
 
+    /// <summary>Acknowledgements, committed together when they come at once; made at the first.</summary>
+    public GroupCommit<RabbitMqDelivery, bool>? Acks;
+
     /// <summary>This process's turn at the queue's lock (see RabbitMqTransport.ExclusivelyAsync).</summary>
     public SemaphoreSlim Exclusive { get; } = new(1, 1);
 

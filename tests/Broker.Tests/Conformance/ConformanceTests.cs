@@ -158,6 +158,22 @@ public abstract class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TaskDone_called_many_times_at_once_counts_each_item_once()
+    {
+        // A transport may send marks made at once together: Join must still count every one, and only those.
+        var queue = new JoinableQueue<int>(broker: Broker);
+        await Range.PutAsync(queue, 20);
+        for (var i = 0; i < 20; i++)
+        {
+            await queue.GetAsync(Patience);
+        }
+        await Task.WhenAll(Enumerable.Range(0, 19).Select(_ => queue.TaskDoneAsync().AsTask()));
+        Assert.False(await queue.JoinAsync(Short));
+        await queue.TaskDoneAsync();
+        Assert.True(await queue.JoinAsync(Patience));
+    }
+
+    [Fact]
     public async Task A_bounded_JoinableQueue_counts_waiting_items_against_its_maxsize_and_Join_counts_every_item()
     {
         var queue = new JoinableQueue<int>(maxsize: 2, broker: Broker);

@@ -35,7 +35,8 @@ internal static class PoolWorker
             while (true)
             {
                 marking.RemoveAll(mark => mark.IsCompletedSuccessfully);
-                if (marking.Find(mark => mark.IsFaulted) is { } failed)
+                // Any mark still listed and complete failed (or was cancelled): awaiting it throws.
+                if (marking.Find(mark => mark.IsCompleted) is { } failed)
                 {
                     await failed.ConfigureAwait(false);
                 }

@@ -31,7 +31,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     /// does not grow without end.</summary>
     private const int SumEvery = 1_000;
 
-    private static readonly byte[] MinusOne = "-1"u8.ToArray();
+    private static readonly byte[] MinusOne = DeltaBody(-1);
     private static readonly Dictionary<string, object?> Classic = new() { ["x-queue-type"] = "classic" };
     private static readonly BasicProperties Persistent = new() { Persistent = true };
     private static readonly BasicProperties PersistentJoinable = new()
@@ -239,7 +239,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         await InTransactionAsync(channels, channel, async () =>
         {
             await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
-                Encoding.ASCII.GetBytes(bodies.Count.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+                DeltaBody(bodies.Count), CancellationToken.None).ConfigureAwait(false);
             foreach (var body in bodies)
             {
                 await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, body, CancellationToken.None).ConfigureAwait(false);
@@ -345,7 +345,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
                     if (group.Count(delivery => delivery.Taken.Joinable) is var joinable and > 0)
                     {
                         await channel.BasicPublishAsync("", CounterQueue(group.First().Queue), mandatory: false, Persistent,
-                            Encoding.ASCII.GetBytes((-joinable).ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+                            DeltaBody(-joinable), CancellationToken.None).ConfigureAwait(false);
                     }
                     foreach (var delivery in group)
                     {
@@ -422,7 +422,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             if (sum != 0)
             {
                 await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
-                    Encoding.ASCII.GetBytes(sum.ToString(CultureInfo.InvariantCulture)), CancellationToken.None).ConfigureAwait(false);
+                    DeltaBody(sum), CancellationToken.None).ConfigureAwait(false);
             }
             await channel.BasicAckAsync(lastTag, multiple: true, CancellationToken.None).ConfigureAwait(false);
             await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -642,6 +642,9 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private static int ReplyCode(OperationInterruptedException e) => e.ShutdownReason?.ReplyCode ?? 0;
 
     internal static string CounterQueue(string queue) => "broker.unfinished." + queue;
+
+    /// <summary>A message of the counter queue: a change of the unfinished count, as text.</summary>
+    private static byte[] DeltaBody(long delta) => Encoding.ASCII.GetBytes(delta.ToString(CultureInfo.InvariantCulture));
 
     private static string LockQueue(string queue) => "broker.lock." + queue;
 }

@@ -1,39 +1,108 @@
+using System.Buffers;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Broker.Processes;
 
 /// <summary>What a parent sends a child: the target (a method, or a <see cref="Process"/> subclass with its state),
 /// the arguments as JSON typed by the target's parameters, and who the parent is.</summary>
 internal sealed record ProcessSpec(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("daemon")] bool Daemon,
-    [property: JsonPropertyName("parentPid")] int ParentPid,
-    [property: JsonPropertyName("parentName")] string ParentName,
-    [property: JsonPropertyName("target")] TargetReference? Target,
-    [property: JsonPropertyName("args")] JsonElement[]? Args,
-    [property: JsonPropertyName("processType")] string? ProcessType,
-    [property: JsonPropertyName("state")] JsonElement? State)
+    string Name,
+    bool Daemon,
+    int ParentPid,
+    string ParentName,
+    TargetReference? Target,
+    JsonElement[]? Args,
+    string? ProcessType,
+    JsonElement? State)
 {
-    public string ToJson() => JsonSerializer.Serialize(this, ProcessSpecJson.Default.ProcessSpec);
+    // Written and read by hand: a child reads its spec before anything else, and the serializer's generic code for
+    // these types, which the runtime compiles on first use, was a third of a child's start.
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", Name);
+            json.WriteBoolean("daemon", Daemon);
+            json.WriteNumber("parentPid", ParentPid);
+            json.WriteString("parentName", ParentName);
+            if (Target is { } target)
+            {
+                json.WriteStartObject("target");
+                json.WriteString("assembly", target.Assembly);
+                json.WriteString("type", target.Type);
+                json.WriteString("method", target.Method);
+                json.WriteNumber("token", target.Token);
+                json.WriteEndObject();
+            }
+            if (Args is { } args)
+            {
+                json.WriteStartArray("args");
+                foreach (var arg in args)
+                {
+                    arg.WriteTo(json);
+                }
+                json.WriteEndArray();
+            }
+            if (ProcessType is { } processType)
+            {
+                json.WriteString("processType", processType);
+            }
+            if (State is { } state)
+            {
+                json.WritePropertyName("state");
+                state.WriteTo(json);
+            }
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
-    public static ProcessSpec FromJson(string json) =>
-        JsonSerializer.Deserialize(json, ProcessSpecJson.Default.ProcessSpec) ?? throw new BrokerSerializationException("The process spec is empty.");
+    /// <exception cref="BrokerSerializationException">The line is not a process spec.</exception>
+    public static ProcessSpec FromJson(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            TargetReference? target = root.TryGetProperty("target", out var t)
+                ? new TargetReference(Text(t, "assembly"), Text(t, "type"), Text(t, "method"), t.GetProperty("token").GetInt32())
+                : null;
+            JsonElement[]? args = null;
+            if (root.TryGetProperty("args", out var a))
+            {
+                args = new JsonElement[a.GetArrayLength()];
+                for (var i = 0; i < args.Length; i++)
+                {
+                    args[i] = a[i].Clone();
+                }
+            }
+            return new ProcessSpec(
+                Text(root, "name"),
+                root.GetProperty("daemon").GetBoolean(),
+                root.GetProperty("parentPid").GetInt32(),
+                Text(root, "parentName"),
+                target,
+                args,
+                root.TryGetProperty("processType", out var type) ? type.GetString() : null,
+                root.TryGetProperty("state", out var state) ? state.Clone() : null);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new BrokerSerializationException($"The process spec cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static string Text(JsonElement element, string name) =>
+        element.GetProperty(name).GetString() ?? throw new FormatException($"The spec's '{name}' is null.");
 }
 
-/// <summary>The spec's JSON code, generated at build time: a child reads its spec before anything else, and reflection
-/// would spend most of a child's start building it.</summary>
-[JsonSerializable(typeof(ProcessSpec))]
-internal sealed partial class ProcessSpecJson : JsonSerializerContext;
-
 /// <summary>A method named exactly: its assembly, type, name and metadata token.</summary>
-internal sealed record TargetReference(
-    [property: JsonPropertyName("assembly")] string Assembly,
-    [property: JsonPropertyName("type")] string Type,
-    [property: JsonPropertyName("method")] string Method,
-    [property: JsonPropertyName("token")] int Token)
+internal sealed record TargetReference(string Assembly, string Type, string Method, int Token)
 {
     /// <summary>Refuses what a child cannot rebuild: an instance method, or a lambda that captures variables.</summary>
     public static TargetReference Of(MethodInfo method, object? target)

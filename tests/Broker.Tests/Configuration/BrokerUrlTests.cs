@@ -16,6 +16,8 @@ public sealed class BrokerUrlTests
     [InlineData("redis://:s3cret@host:6379", "redis://:***@host:6379")]
     [InlineData("amqp://a:s3cret@h/,redis://:s3cret@h:1", "amqp://a:***@h/,redis://:***@h:1")]
     [InlineData("redis://host:6379", "redis://host:6379")]
+    [InlineData("amqp://guest@host/", "amqp://guest@host/")]
+    [InlineData("at redis://u:p@h:1 and amqp://v:q@g/ it failed", "at redis://u:***@h:1 and amqp://v:***@g/ it failed")]
     public void Passwords_never_show(string text, string shown) => Assert.Equal(shown, BrokerUrl.Redact(text));
 
     [Theory]

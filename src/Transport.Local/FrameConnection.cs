@@ -15,6 +15,8 @@ internal sealed class FrameConnection : IAsyncDisposable
     private readonly System.Threading.Lock _sending = new();
     private bool _closed;
 
+    /// <param name="socket">Connected, and never used asynchronously: such a socket stays non-blocking, and its
+    /// blocking reads and sends then wait on the runtime's event loop, a second thread woken for each frame.</param>
     public FrameConnection(Socket socket)
     {
         _socket = socket;

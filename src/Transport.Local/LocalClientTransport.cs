@@ -271,7 +271,9 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_path), cancellationToken).ConfigureAwait(false);
+                // Synchronously, as a local connect does not wait: see FrameConnection's socket.
+                cancellationToken.ThrowIfCancellationRequested();
+                socket.Connect(new UnixDomainSocketEndPoint(_path));
             }
             catch (SocketException e)
             {

@@ -9,8 +9,8 @@ using Process = Broker.Process;
 /// process fed by the parent, a joinable queue drained and joined, four processes incrementing a value under its
 /// lock, and a process started and joined. Each figure is the median of the repeats. A fresh .NET process runs cold
 /// code at first and compiles hot code again as it runs, which Python's interpreter does not: the queues carry their
-/// items twice and time the second pass, in both languages, and each lock-and-value process warms on a value of its
-/// own first.</summary>
+/// items twice and time the second pass, in both languages, and each lock-and-value process warms on a value and a
+/// start signal of its own first.</summary>
 public static class LocalBench
 {
     public static async Task RunAsync(Options options)
@@ -86,9 +86,11 @@ public static class LocalBench
         var value = new Value<int>(0);
         var ready = new Queue<int>();
         var go = new Queue<int>();
-        var workers = Enumerable.Range(0, processes).Select(_ => new Process(Increment, value, cycles, ready, go)).ToList();
+        var warm = new Queue<int>();
+        var workers = Enumerable.Range(0, processes).Select(_ => new Process(Increment, value, cycles, ready, go, warm)).ToList();
         foreach (var worker in workers)
         {
+            await warm.PutAsync(0);
             await worker.StartAsync();
         }
         foreach (var _ in workers)
@@ -146,14 +148,26 @@ public static class LocalBench
         }
     }
 
-    public static void Increment(Value<int> value, int cycles, Queue<int> ready, Queue<int> go)
+    public static void Increment(Value<int> value, int cycles, Queue<int> ready, Queue<int> go, Queue<int> warm)
     {
-        // Warmed on a value of its own (see the class's summary), as the pool bench warms its workers.
-        IncrementUnderLock(new Value<int>(0), cycles);
+        // Warmed (see the class's summary) on a value of its own, as the pool bench warms its workers, for long enough
+        // that the runtime has compiled the loop again, optimized; and on a start signal of its own, taken from a queue
+        // of its own, as a get may bring more items ahead.
+        var own = new Value<int>(0);
+        var warming = Stopwatch.StartNew();
+        do
+        {
+            IncrementUnderLock(own, cycles);
+        }
+        while (warming.ElapsedMilliseconds < WarmMs);
+        warm.Get();
         ready.Put(1);
         go.Get();
         IncrementUnderLock(value, cycles);
     }
+
+    /// <summary>Longer than the runtime's 100 ms delay before it optimizes hot code, and its compiling.</summary>
+    private const int WarmMs = 500;
 
     private static void IncrementUnderLock(Value<int> value, int cycles)
     {

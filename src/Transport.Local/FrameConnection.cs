@@ -7,13 +7,20 @@ namespace Broker.Transport.Local;
 internal delegate void FrameHandler(int id, byte code, ReadOnlySpan<byte> payload);
 
 /// <summary>Frames over one Unix-domain socket. A frame is sent at once, on the caller's thread, under a lock: a
-/// local socket rarely makes a send wait, and a hand-off to a writer task costs more than the write itself.</summary>
+/// local socket rarely makes a send wait, and a hand-off to a writer task costs more than the write itself. A frame
+/// that no caller waits on may instead go with the next (<see cref="SendSoon"/>).</summary>
 internal sealed class FrameConnection : IAsyncDisposable
 {
     private const int ReceiveBufferSize = 64 * 1024;
     private readonly Socket _socket;
     private readonly System.Threading.Lock _sending = new();
     private bool _closed;
+
+    // Frames that go with the next send, or on their own when the flush queued with the first of them runs; under
+    // _sending. The buffer is the pool's.
+    private byte[]? _soon;
+    private int _soonLength;
+    private bool _flushQueued;
 
     /// <param name="socket">Connected, and never used asynchronously: such a socket stays non-blocking, and its
     /// blocking reads and sends then wait on the runtime's event loop, a second thread woken for each frame.</param>
@@ -22,27 +29,90 @@ internal sealed class FrameConnection : IAsyncDisposable
         _socket = socket;
     }
 
-    /// <summary>Sends a finished frame and returns its buffer to the pool. A peer that is gone is not an error
-    /// here: the read loop sees it and ends the session.</summary>
+    /// <summary>Sends a finished frame, after any sent soon, and returns its buffer to the pool. A peer that is gone is
+    /// not an error here: the read loop sees it and ends the session.</summary>
     public void Send((byte[] Buffer, int Length) frame)
+    {
+        lock (_sending)
+        {
+            if (_soonLength == 0)
+            {
+                Write(frame.Buffer, frame.Length);
+            }
+            else
+            {
+                AppendSoon(frame.Buffer, frame.Length);
+                WriteSoon();
+            }
+        }
+        ArrayPool<byte>.Shared.Return(frame.Buffer);
+    }
+
+    /// <summary>Sends a frame with the next one, or on its own as soon as the thread pool runs the flush queued for it,
+    /// and returns its buffer to the pool. Frames keep their order. A consumer's acknowledgement, followed at once by
+    /// its next get, then costs one write instead of two, and waits for nothing if nothing follows.</summary>
+    public void SendSoon((byte[] Buffer, int Length) frame)
+    {
+        bool queueFlush;
+        lock (_sending)
+        {
+            AppendSoon(frame.Buffer, frame.Length);
+            queueFlush = !_flushQueued;
+            _flushQueued = true;
+        }
+        ArrayPool<byte>.Shared.Return(frame.Buffer);
+        if (queueFlush)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.Flush(), this, preferLocal: true);
+        }
+    }
+
+    private void Flush()
+    {
+        lock (_sending)
+        {
+            _flushQueued = false;
+            WriteSoon();
+        }
+    }
+
+    private void AppendSoon(byte[] buffer, int length)
+    {
+        if (_soon is null || _soon.Length - _soonLength < length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(256, 2 * (_soonLength + length)));
+            if (_soon is not null)
+            {
+                _soon.AsSpan(0, _soonLength).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_soon);
+            }
+            _soon = larger;
+        }
+        buffer.AsSpan(0, length).CopyTo(_soon.AsSpan(_soonLength));
+        _soonLength += length;
+    }
+
+    private void WriteSoon()
+    {
+        if (_soonLength > 0)
+        {
+            Write(_soon!, _soonLength);
+            _soonLength = 0;
+        }
+    }
+
+    private void Write(byte[] buffer, int length)
     {
         try
         {
-            lock (_sending)
+            var sent = 0;
+            while (sent < length)
             {
-                var sent = 0;
-                while (sent < frame.Length)
-                {
-                    sent += _socket.Send(frame.Buffer, sent, frame.Length - sent, SocketFlags.None);
-                }
+                sent += _socket.Send(buffer, sent, length - sent, SocketFlags.None);
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
     }
 
@@ -126,7 +196,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the socket, which also ends the read loop. Safe to call more than once.</summary>
+    /// <summary>Sends what was left to send soon, then closes the socket, which also ends the read loop. Safe to call
+    /// more than once.</summary>
     public ValueTask DisposeAsync()
     {
         lock (_sending)
@@ -134,6 +205,12 @@ internal sealed class FrameConnection : IAsyncDisposable
             if (!_closed)
             {
                 _closed = true;
+                WriteSoon();
+                if (_soon is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(_soon);
+                    _soon = null;
+                }
                 try
                 {
                     // Shutdown wakes a read blocked on this socket; Dispose alone would not.

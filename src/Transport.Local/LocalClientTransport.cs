@@ -155,10 +155,11 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
 
     /// <summary>Sends the acknowledgement without waiting for an answer: the broker cannot refuse an item this client
     /// took, and a frame sent before this process ends still reaches the broker, which reads it before it sees the
-    /// connection close. Later requests on the socket come after it.</summary>
+    /// connection close. Later requests on the socket come after it. It goes with the next frame, a consumer's next
+    /// get most often, or on its own as soon as the thread pool runs its flush.</summary>
     public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        SendUnanswered(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id));
+        SendUnanswered(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id), soon: true);
         return default;
     }
 
@@ -314,7 +315,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         }
     }
 
-    private void SendUnanswered<TState>(Op op, TState state, Encoder<TState> write)
+    private void SendUnanswered<TState>(Op op, TState state, Encoder<TState> write, bool soon = false)
     {
         if (_broken is { } broken || _connection is not { } connection)
         {
@@ -322,7 +323,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         }
         var frame = new FrameWriter(Wire.Unanswered, (byte)op);
         write(ref frame, state);
-        connection.Send(frame.Finish());
+        if (soon)
+        {
+            connection.SendSoon(frame.Finish());
+        }
+        else
+        {
+            connection.Send(frame.Finish());
+        }
     }
 
     /// <summary>Keeps the items the broker hands ahead, and gives back those not taken when it recalls them. On the

@@ -71,6 +71,14 @@ public static class Targets
         WaitToBeKilled();
     }
 
+    /// <summary>Takes one item, marks it done, and then sends nothing more until the test kills it.</summary>
+    public static void FinishAndHang(JoinableQueue<string> queue)
+    {
+        queue.Get();
+        queue.TaskDone();
+        WaitToBeKilled();
+    }
+
     public static void HoldAndHang(Lock @lock, Value<int> held)
     {
         @lock.Acquire();

@@ -60,6 +60,18 @@ public abstract class TransportProcessTests : TransportTests
     }
 
     [Fact]
+    public async Task A_TaskDone_reaches_Join_while_its_child_goes_on_without_sending_anything_else()
+    {
+        var queue = new JoinableQueue<string>(broker: Broker);
+        await queue.PutAsync("job");
+        await using var worker = new Process(Targets.FinishAndHang, queue) { Broker = Broker };
+        await worker.StartAsync();
+        Assert.True(await queue.JoinAsync(Patience), "Join returns once the child's TaskDone arrives");
+        worker.Kill();
+        await worker.JoinAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_lock_whose_holder_is_killed_is_freed()
     {
         var @lock = new Lock(broker: Broker);

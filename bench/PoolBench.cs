@@ -8,7 +8,8 @@ using Process = Broker.Process;
 /// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
 /// default), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
 /// doing the same trivial tasks with results through the same broker (Celery's results on Redis): Broker's default
-/// (a worker takes one task per get) and the prefetch Celery has by default. Medians of the repeats.</summary>
+/// (a worker takes one task per get) and the prefetch Celery has by default. Medians of the repeats, each case
+/// warmed first.</summary>
 public static class PoolBench
 {
     public static async Task RunAsync(Options options, string redisUrl, string? amqpUrl)
@@ -17,7 +18,6 @@ public static class PoolBench
         Console.WriteLine($"Pool(2): Broker local vs Python multiprocessing, median of {options.Repeats} runs of {options.Items} tasks");
         await using (var pool = new Pool(2))
         {
-            Apply(pool, 1_000); // fresh workers run cold code at first: warm them as Python's are warm
             Report.Rate("Pool.ApplyAsync", "tasks/s", Median(options, () => Apply(pool, options.Items)), python["apply"], "python");
             Report.Rate("Pool.Map, chunksize 1", "items/s", Median(options, () => Map(pool, options.Items, 1)), python["map1"], "python");
             Report.Rate("Pool.Map, default chunksize", "items/s", Median(options, () => Map(pool, options.Items, null)), python["map"], "python");
@@ -47,7 +47,6 @@ public static class PoolBench
         double rate;
         await using (var client = new Pool(0, name: name, broker: broker))
         {
-            Apply(client, tasks); // warm the host's workers
             rate = Median(options, () => Apply(client, tasks));
         }
         stopHost.Cancel();
@@ -78,8 +77,21 @@ public static class PoolBench
         return n / clock.Elapsed.TotalSeconds;
     }
 
-    private static double Median(Options options, Func<double> measure) =>
-        Report.Median(Enumerable.Range(0, options.Repeats).Select(_ => measure()).ToList());
+    /// <summary>Fresh workers, and a client's first calls, run cold code that the runtime compiles again, optimized,
+    /// as it runs, which Python's interpreter does not: each case runs untimed for this long before its timed runs
+    /// (Python's, once).</summary>
+    private const int WarmMs = 3_000;
+
+    private static double Median(Options options, Func<double> measure)
+    {
+        var warming = Stopwatch.StartNew();
+        do
+        {
+            measure();
+        }
+        while (warming.ElapsedMilliseconds < WarmMs);
+        return Report.Median(Enumerable.Range(0, options.Repeats).Select(_ => measure()).ToList());
+    }
 
     /// <summary>Starts a Celery worker (2 prefork processes) on the same broker, runs the client, stops the worker.</summary>
     private static double Celery(Options options, string brokerUrl, string backendUrl, int tasks)

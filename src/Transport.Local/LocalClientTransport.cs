@@ -37,11 +37,11 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     // The queues this client declared unbounded, where a plain put needs no answer (see PutAsync).
     private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
 
-    public LocalClientTransport(BrokerUrl url, ILogger logger)
+    public LocalClientTransport(BrokerUrl url, string path, ILogger logger)
     {
         _url = url;
         _logger = logger;
-        _path = url.Uri.AbsolutePath;
+        _path = path;
         var directory = Path.GetDirectoryName(_path)!;
         _memory = new SlotMemory(() => directory, create: false);
         _slots = new SharedSlots(_memory, this);

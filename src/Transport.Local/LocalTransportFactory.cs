@@ -14,14 +14,16 @@ public sealed class LocalTransportFactory : ITransportFactory
 
     public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
     {
-        if (url.Uri.Host.Length > 0 || url.Uri.Query.Length > 0 || url.Uri.UserInfo.Length > 0)
+        // Read by hand (see BrokerUrl.Parse): nothing but a path may follow local://.
+        var path = url.SchemeSpecificPart;
+        if ((path.Length > 0 && path[0] != '/') || path.AsSpan().ContainsAny("?#"))
         {
             throw new BrokerUrlException(
                 $"'{url.Display}' does not fit the local transport: use local:// to host a broker here, or local:///path/to/broker.sock to reach one.");
         }
         var logger = loggerFactory.CreateLogger("Broker.Transport.Local");
-        return url.Uri.AbsolutePath is "" or "/"
+        return path is "" or "/"
             ? new LocalHostTransport(logger)
-            : new LocalClientTransport(url, logger);
+            : new LocalClientTransport(url, path, logger);
     }
 }

@@ -51,12 +51,19 @@ public sealed class BrokerUrlTests
         Assert.DoesNotContain("s3cret", error.Message);
     }
 
-    [Fact]
-    public void A_local_url_with_a_host_is_refused()
+    [Theory]
+    [InlineData("local://somehost/x")]
+    [InlineData("local://user@/x")]
+    [InlineData("local:///tmp/x.sock?poll=1s")]
+    public void A_local_url_with_anything_but_a_path_is_refused(string url)
     {
-        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect("local://somehost/x"));
+        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect(url));
         Assert.Contains("local:///path/to/broker.sock", error.Message);
     }
+
+    [Fact]
+    public void What_follows_the_scheme_is_kept_as_given() =>
+        Assert.Equal("/tmp/a b/broker.sock", BrokerUrl.Parse("LOCAL:///tmp/a b/broker.sock").SchemeSpecificPart);
 
     [Fact]
     public async Task A_local_url_whose_broker_is_gone_raises_BrokerUnavailable()

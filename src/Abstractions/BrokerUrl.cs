@@ -44,11 +44,12 @@ public sealed class BrokerUrl
     {
         ArgumentNullException.ThrowIfNull(url);
         var text = url.Trim();
-        if (!HasScheme(text))
+        var schemeEnd = SchemeEnd(text);
+        if (schemeEnd < 0)
         {
             throw NotAUrl(text);
         }
-        var scheme = text[..text.IndexOf("://", StringComparison.Ordinal)].ToLowerInvariant();
+        var scheme = text[..schemeEnd].ToLowerInvariant();
         if (scheme == "local")
         {
             return new BrokerUrl(text, scheme, uri: null);
@@ -73,7 +74,7 @@ public sealed class BrokerUrl
     }
 
     /// <summary>Replaces the password in every URL inside <paramref name="text"/> by <c>***</c>.</summary>
-    // Scanned by hand, as HasScheme is: a child parses its broker's URL as it starts, and regular expressions cost it
+    // Scanned by hand, as the scheme is: a child parses its broker's URL as it starts, and regular expressions cost it
     // their code's compilation.
     public static string Redact(string text)
     {
@@ -102,22 +103,22 @@ public sealed class BrokerUrl
         return redacted is null ? text : redacted.Append(text, copied, text.Length - copied).ToString();
     }
 
-    /// <summary>Whether <paramref name="text"/> starts with <c>scheme://</c>, the scheme a letter followed by letters,
-    /// digits, <c>+</c>, <c>.</c> or <c>-</c> (RFC 3986).</summary>
-    private static bool HasScheme(string text)
+    /// <summary>Where the <c>://</c> after <paramref name="text"/>'s scheme is, or -1 if it does not start with
+    /// <c>scheme://</c>, the scheme a letter followed by letters, digits, <c>+</c>, <c>.</c> or <c>-</c> (RFC 3986).</summary>
+    private static int SchemeEnd(string text)
     {
         var end = text.IndexOf("://", StringComparison.Ordinal);
         if (end <= 0 || !char.IsAsciiLetter(text[0]))
         {
-            return false;
+            return -1;
         }
         foreach (var c in text.AsSpan(1, end - 1))
         {
             if (!char.IsAsciiLetterOrDigit(c) && c is not ('+' or '.' or '-'))
             {
-                return false;
+                return -1;
             }
         }
-        return true;
+        return end;
     }
 }

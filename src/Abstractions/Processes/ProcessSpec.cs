@@ -67,8 +67,9 @@ internal sealed record ProcessSpec(
     {
         try
         {
-            using var document = JsonDocument.Parse(json);
-            var root = document.RootElement;
+            // One document that needs no disposing, which the arguments and the state keep alive: no copy of each.
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+            var root = JsonElement.ParseValue(ref reader);
             TargetReference? target = root.TryGetProperty("target", out var t)
                 ? new TargetReference(Text(t, "assembly"), Text(t, "type"), Text(t, "method"), t.GetProperty("token").GetInt32())
                 : null;
@@ -78,7 +79,7 @@ internal sealed record ProcessSpec(
                 args = new JsonElement[a.GetArrayLength()];
                 for (var i = 0; i < args.Length; i++)
                 {
-                    args[i] = a[i].Clone();
+                    args[i] = a[i];
                 }
             }
             return new ProcessSpec(
@@ -89,7 +90,7 @@ internal sealed record ProcessSpec(
                 target,
                 args,
                 root.TryGetProperty("processType", out var type) ? type.GetString() : null,
-                root.TryGetProperty("state", out var state) ? state.Clone() : null);
+                root.TryGetProperty("state", out var state) ? state : null);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

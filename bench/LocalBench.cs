@@ -154,12 +154,7 @@ public static class LocalBench
         // that the runtime has compiled the loop again, optimized; and on a start signal of its own, taken from a queue
         // of its own, as a get may bring more items ahead.
         var own = new Value<int>(0);
-        var warming = Stopwatch.StartNew();
-        do
-        {
-            IncrementUnderLock(own, cycles);
-        }
-        while (warming.ElapsedMilliseconds < WarmMs);
+        Warm.For(WarmMs, () => IncrementUnderLock(own, cycles));
         warm.Get();
         ready.Put(1);
         go.Get();

@@ -77,19 +77,13 @@ public static class PoolBench
         return n / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Fresh workers, and a client's first calls, run cold code that the runtime compiles again, optimized,
-    /// as it runs, which Python's interpreter does not: each case runs untimed for this long before its timed runs
-    /// (Python's, once).</summary>
+    /// <summary>How long each case runs untimed first (see <see cref="Warm"/>): fresh workers, and a client's first
+    /// calls, take seconds to be compiled again. Python's cases run once untimed.</summary>
     private const int WarmMs = 3_000;
 
     private static double Median(Options options, Func<double> measure)
     {
-        var warming = Stopwatch.StartNew();
-        do
-        {
-            measure();
-        }
-        while (warming.ElapsedMilliseconds < WarmMs);
+        Warm.For(WarmMs, () => measure());
         return Report.Median(Enumerable.Range(0, options.Repeats).Select(_ => measure()).ToList());
     }
 

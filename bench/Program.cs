@@ -45,6 +45,22 @@ public sealed record Options(int Repeats, int Items, int Cycles, int Runs)
         Array.IndexOf(args, "--" + name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
+/// <summary>A fresh .NET process runs cold code at first and compiles hot code again, optimized, as it runs, which
+/// Python's interpreter does not: a case runs untimed for a while before it is timed.</summary>
+internal static class Warm
+{
+    /// <summary>Runs <paramref name="work"/> at least once, and again until <paramref name="milliseconds"/> have passed.</summary>
+    public static void For(int milliseconds, Action work)
+    {
+        var warming = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            work();
+        }
+        while (warming.ElapsedMilliseconds < milliseconds);
+    }
+}
+
 internal static class Report
 {
     public static void Rate(string name, string unit, double broker, double reference, string referenceName) =>

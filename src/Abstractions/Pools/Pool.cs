@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using Broker.Pools;
 using Broker.Processes;
+using Broker.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Broker;
@@ -10,16 +11,22 @@ namespace Broker;
 /// <see cref="Map"/>, <see cref="Imap"/>, <see cref="ImapUnordered"/>, <see cref="Starmap"/>. Tasks go through a
 /// <see cref="JoinableQueue{T}"/> on the broker, so a worker killed mid-task never hangs the pool: its task is
 /// delivered again to another worker, and the pool starts a replacement. Workers run only methods marked
-/// <see cref="PoolTaskAttribute"/>.</summary>
+/// <see cref="PoolTaskAttribute"/>. Tasks submitted while the pool's previous message is on its way to the broker go
+/// together in the next one, up to <see cref="MostCallsPerMessage"/> calls.</summary>
 public sealed class Pool : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>The most replies the pool takes in one trip to the broker, where the transport can take several.</summary>
     private const int MostRepliesAtOnce = 64;
+
+    /// <summary>The most calls (argument lists) one message of tasks carries; a chunk of more goes alone. A worker
+    /// runs them all in well under a millisecond when they are trivial, and gives back those it cannot start soon.</summary>
+    internal const int MostCallsPerMessage = 64;
     private readonly BrokerContext _broker;
-    private readonly JoinableQueue<PoolTask> _tasks;
-    private readonly Queue<PoolResult> _results;
+    private readonly JoinableQueue<TaskBatch> _tasks;
+    private readonly Queue<ResultBatch> _results;
+    private readonly GroupCommit<(PoolTask Task, int Calls), bool> _outbox;
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
     private readonly List<Process> _workers = [];
     private readonly System.Threading.Lock _gate = new();
@@ -58,8 +65,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             throw new ArgumentException("A pool with no processes of its own runs its tasks on worker hosts: give the name of the pool they serve.", nameof(processes));
         }
         _broker = broker ?? BrokerContext.Default;
-        _tasks = new JoinableQueue<PoolTask>(name: name is null ? null : TaskQueueName(name), broker: _broker);
-        _results = new Queue<PoolResult>(broker: _broker);
+        _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker);
+        _results = new Queue<ResultBatch>(broker: _broker);
+        _outbox = new GroupCommit<(PoolTask Task, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
         _newWorker = () => new Process(PoolWorker.Serve, _tasks, maxTasksPerChild, call)
@@ -127,7 +135,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         var result = new AsyncResult<TResult>(callback, errorCallback);
         var method = func.Method;
-        Submit(method, Arguments(method, [args]), reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
+        Submit(method, Arguments(method, [args]), 1, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
         return result;
     }
 
@@ -164,7 +172,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         {
             var start = offset;
             offset += count;
-            Submit(method, arguments, reply => Deliver(result, reply, chunkValues =>
+            Submit(method, arguments, count, reply => Deliver(result, reply, chunkValues =>
             {
                 Results<TResult>(method, chunkValues).CopyTo(values, start);
                 return Interlocked.Decrement(ref left) == 0 ? (true, values.ToList()) : (false, null!);
@@ -219,18 +227,14 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         if (state == State.Closed)
         {
-            await _tasks.JoinAsync(null, cancellationToken).ConfigureAwait(false);
-            // Every task is done and answered; wait until the collector has handed every answer over.
-            if (_pending.IsEmpty)
-            {
-                _drained.TrySetResult();
-            }
+            // Every task submitted is pending until its answer is handed over (or its message could not be sent).
+            CheckDrained();
             await _drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             await _stopSupervising.CancelAsync().ConfigureAwait(false);
             await _supervising.ConfigureAwait(false);
             foreach (var _ in Workers())
             {
-                await _tasks.PutAsync(new PoolTask(0, null, null, null, Stop: true), null, cancellationToken).ConfigureAwait(false);
+                await _tasks.PutAsync(TaskBatch.StopWorker, null, cancellationToken).ConfigureAwait(false);
             }
         }
         foreach (var worker in Workers())
@@ -271,10 +275,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         foreach (var id in _pending.Keys)
         {
-            if (_pending.TryRemove(id, out var pending))
-            {
-                pending(new PoolResult(id, null, new RemoteError(nameof(BrokerException), "The pool was terminated before the task finished.", null)));
-            }
+            Answer(new PoolResult(id, null, new RemoteError(nameof(BrokerException), "The pool was terminated before the task finished.", null)));
         }
         _stopCollecting.Cancel();
     }
@@ -330,7 +331,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             {
                 result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
             }
-            Submit(method, chunk.Arguments, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
+            Submit(method, chunk.Arguments, chunk.Count, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
             return result;
         }).ToList();
     }
@@ -352,7 +353,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     private TResult[] Results<TResult>(MethodInfo method, RawJson values) => Chunk.ReadResults<TResult>(_broker.Serializer, method, values);
 
-    private void Submit(MethodInfo method, RawJson chunk, Action<PoolResult> onResult)
+    /// <summary>Sends a task whose <paramref name="chunk"/> holds <paramref name="calls"/> argument lists; its answer goes to <paramref name="onResult"/>.</summary>
+    private void Submit(MethodInfo method, RawJson chunk, int calls, Action<PoolResult> onResult)
     {
         lock (_gate)
         {
@@ -363,22 +365,49 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         var id = Interlocked.Increment(ref _lastId);
         _pending[id] = onResult;
-        // Like Python's apply_async, submitting does not wait for the broker; a put that fails fails its result.
-        _ = PutAsync(id, new PoolTask(id, PoolTargets.Name(method), chunk, _results.Name, MaxAttempts: _maxTaskAttempts));
+        // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
+        _ = SubmitAsync(new PoolTask(id, PoolTargets.Name(method), chunk), calls);
     }
 
-    private async Task PutAsync(long id, PoolTask task)
+    private async Task SubmitAsync(PoolTask task, int calls)
     {
         try
         {
-            await _tasks.PutAsync(task).ConfigureAwait(false);
+            await _outbox.CommitAsync((task, calls), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (BrokerException e)
+        catch (Exception e)
         {
-            if (_pending.TryRemove(id, out var pending))
-            {
-                pending(new PoolResult(id, null, RemoteError.From(e)));
-            }
+            Answer(new PoolResult(task.Id, null, RemoteError.From(e)));
+        }
+    }
+
+    private async Task<IReadOnlyList<bool>> SendAsync(IReadOnlyList<(PoolTask Task, int Calls)> submitted)
+    {
+        var tasks = new PoolTask[submitted.Count];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = submitted[i].Task;
+        }
+        await _tasks.PutAsync(new TaskBatch(tasks, _results.Name, _maxTaskAttempts)).ConfigureAwait(false);
+        return new bool[tasks.Length];
+    }
+
+    /// <summary>Hands a task's answer to its caller, unless it was answered already: a task run twice (its first worker
+    /// died after replying) answers twice, and the first answer stands.</summary>
+    private void Answer(PoolResult result)
+    {
+        if (_pending.TryRemove(result.Id, out var pending))
+        {
+            pending(result);
+            CheckDrained();
+        }
+    }
+
+    private void CheckDrained()
+    {
+        if (_pending.IsEmpty && !IsRunning)
+        {
+            _drained.TrySetResult();
         }
     }
 
@@ -412,15 +441,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             {
                 foreach (var reply in await _results.GetManyAsync(MostRepliesAtOnce, _stopCollecting.Token).ConfigureAwait(false))
                 {
-                    // A task run twice (its first worker died after replying) answers twice: the first answer stands.
-                    if (_pending.TryRemove(reply.Id, out var pending))
+                    foreach (var result in reply.Results)
                     {
-                        pending(reply);
+                        Answer(result);
                     }
-                }
-                if (_pending.IsEmpty && !IsRunning)
-                {
-                    _drained.TrySetResult();
                 }
             }
         }

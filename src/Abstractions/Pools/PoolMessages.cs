@@ -5,21 +5,37 @@ using System.Text.Json.Serialization;
 
 namespace Broker.Pools;
 
-/// <summary>One unit of pool work: a chunk of argument lists for one target (<see cref="Pools.Chunk"/>), and where to send the results.
-/// <see cref="Stop"/> tells the worker that takes it to end.</summary>
+/// <summary>One pool task, Python's unit of pool work: a chunk of argument lists for one target (<see cref="Pools.Chunk"/>).</summary>
 internal sealed record PoolTask(
     [property: JsonPropertyName("id")] long Id,
-    [property: JsonPropertyName("target")] string? Target,
-    [property: JsonPropertyName("chunk")] RawJson? Chunk,
+    [property: JsonPropertyName("target")] string Target,
+    [property: JsonPropertyName("chunk")] RawJson Chunk);
+
+/// <summary>One message of a pool's task queue: the tasks one client submitted while its previous message was on its
+/// way (see <see cref="Pool"/>), and where to send their results. A message costs a broker far more than a trivial
+/// task costs a worker, so tasks travel together when they come faster than messages go; a worker gives back those it
+/// could not start soon (<see cref="PoolWorker"/>), so that a batch of slow tasks still spreads over the workers.
+/// <see cref="Stop"/> tells the worker that takes it to end. <see cref="EarlierAttempts"/> counts the deliveries of
+/// these tasks in earlier messages that ended with their worker: a message delivered again is split, one task per
+/// message, and each carries its count on.</summary>
+internal sealed record TaskBatch(
+    [property: JsonPropertyName("tasks")] IReadOnlyList<PoolTask> Tasks,
     [property: JsonPropertyName("replyTo")] string? ReplyTo,
-    [property: JsonPropertyName("stop")] bool Stop = false,
-    [property: JsonPropertyName("maxAttempts")] int MaxAttempts = 1);
+    [property: JsonPropertyName("maxAttempts")] int MaxAttempts = 1,
+    [property: JsonPropertyName("earlierAttempts")] int EarlierAttempts = 0,
+    [property: JsonPropertyName("stop")] bool Stop = false)
+{
+    public static TaskBatch StopWorker { get; } = new([], null, Stop: true);
+}
 
 /// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it.</summary>
 internal sealed record PoolResult(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("values")] RawJson? Values,
     [property: JsonPropertyName("error")] RemoteError? Error);
+
+/// <summary>The results of the tasks of one <see cref="TaskBatch"/> that its worker ran.</summary>
+internal sealed record ResultBatch([property: JsonPropertyName("results")] IReadOnlyList<PoolResult> Results);
 
 internal sealed record RemoteError(
     [property: JsonPropertyName("type")] string Type,

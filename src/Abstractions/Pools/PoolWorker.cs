@@ -4,34 +4,39 @@ using Microsoft.Extensions.Logging;
 
 namespace Broker.Pools;
 
-/// <summary>What a pool worker process runs: take a task, run each argument list of its chunk, send the results (or
-/// the error) to the caller, then mark the task done. A worker killed mid-task never marks it done, so the queue
-/// delivers it again to another worker. The reply goes before the mark, so a task may run twice but never be lost;
-/// the caller keeps the first answer.</summary>
+/// <summary>What a pool worker process runs: take a message of tasks, run each task's argument lists, send the
+/// results (or the errors) to the caller in one reply, then mark the message done. A worker killed mid-message never
+/// marks it done, so the queue delivers it again to another worker. The reply goes before the mark, so a task may run
+/// twice but never be lost; the caller keeps the first answer.</summary>
 internal static class PoolWorker
 {
-    /// <summary>The most tasks a worker has answered and not yet marked done.</summary>
+    /// <summary>The most messages a worker has answered and not yet marked done.</summary>
     private const int MostUnmarked = 8;
+
+    /// <summary>How long a worker keeps the tasks of a message it has not started: then it gives them back to the
+    /// queue for the other workers, so that slow tasks that travelled together still spread over the pool.</summary>
+    internal static readonly TimeSpan GiveBackAfter = TimeSpan.FromMilliseconds(5);
 
     /// <param name="tasks">The pool's task queue.</param>
     /// <param name="maxTasks">Tasks to run before ending, so that the pool starts a fresh worker; 0 for no limit.</param>
     /// <param name="initializer">Run once before the first task, as Python's <c>initializer</c>.</param>
-    public static async Task Serve(JoinableQueue<PoolTask> tasks, int maxTasks, PoolCall? initializer)
+    public static async Task Serve(JoinableQueue<TaskBatch> tasks, int maxTasks, PoolCall? initializer)
     {
         var broker = tasks.Broker;
         if (initializer is not null)
         {
             Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args);
         }
-        // Neither a task's reply nor its mark holds up the next get: they travel together, and on the local transport
-        // one connection keeps them in order. A task is marked done once its reply is accepted, so that no task is
-        // marked done before its answer is safe; marks of different tasks need no order, so the transport may send
-        // those made at once together.
+        // Neither a message's reply nor its mark holds up the next get: they travel together, and on the local transport
+        // one connection keeps them in order. A message is marked done once its reply (and any tasks it gave back) is
+        // accepted, so that no task is marked done before its answer is safe; marks of different messages need no
+        // order, so the transport may send those made at once together.
         var marking = new List<Task>();
-        for (var done = 0; maxTasks == 0 || done < maxTasks; done++)
+        var ran = 0;
+        while (maxTasks == 0 || ran < maxTasks)
         {
-            // A worker that dies holds its unmarked tasks, which then run again: it does not get far ahead. A reply
-            // that could not be sent ends the worker here, and its task is delivered again.
+            // A worker that dies holds its unmarked messages, whose tasks then run again: it does not get far ahead. A
+            // reply that could not be sent ends the worker here, and its message is delivered again.
             while (true)
             {
                 marking.RemoveAll(mark => mark.IsCompletedSuccessfully);
@@ -46,61 +51,149 @@ internal static class PoolWorker
                 }
                 await Task.WhenAny(marking).ConfigureAwait(false);
             }
-            var (task, delivery) = await tasks.TakeOwnAsync().ConfigureAwait(false);
-            if (task.Stop)
+            var (batch, delivery) = await tasks.TakeOwnAsync().ConfigureAwait(false);
+            if (batch.Stop)
             {
                 await Task.WhenAll(marking).ConfigureAwait(false);
                 await tasks.DoneAsync(delivery).ConfigureAwait(false);
                 return;
             }
-            var result = delivery.Attempt > task.MaxAttempts ? GiveUp(tasks, task, delivery.Attempt) : Run(tasks, task);
-            var reply = Task.CompletedTask;
-            if (task.ReplyTo is not { } replyTo)
+            if (batch.Tasks is null || batch.Tasks.Contains(null!))
             {
-                broker.Logger.LogWarning("A task of pool queue {Queue} names no queue to answer to; its result is dropped.", tasks.Name);
+                const string reason = "The message holds no list of tasks, or a task that is null.";
+                await tasks.DeadLetters.PutAsync(new DeadLetter(tasks.Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow)).ConfigureAwait(false);
+                broker.Logger.LogWarning("Dead-lettered a message of pool queue {Queue}: {Reason}", tasks.Name, reason);
+                marking.Add(tasks.DoneAsync(delivery).AsTask());
+                continue;
+            }
+            var attempt = batch.EarlierAttempts + delivery.Attempt;
+            Task settled;
+            if (attempt > 1 && batch.Tasks.Count > 1)
+            {
+                // The worker that had these tasks ended amid them, and any one of them may have ended it: each goes back
+                // alone, so that a task that ends every worker is given up alone (see GiveUp).
+                settled = Task.WhenAll(batch.Tasks.Select(task =>
+                    tasks.PutAsync(batch with { Tasks = [task], EarlierAttempts = attempt - 1 }).AsTask()));
             }
             else
             {
-                // The context declares each queue once, so a handle per task costs no round trip.
-                reply = new Queue<PoolResult>(name: replyTo, broker: broker).PutAsync(result).AsTask();
+                if (attempt > 1)
+                {
+                    // This task may be what ended its last worker. Should it end this one too, the tasks answered
+                    // before it are marked done, and do not run again at its cost.
+                    await Task.WhenAll(marking).ConfigureAwait(false);
+                }
+                var run = new BatchRun(tasks, batch, attempt, maxTasks == 0 ? int.MaxValue : maxTasks - ran);
+                settled = run.Run();
+                ran += run.Ran;
             }
-            marking.Add(MarkAsync(reply, delivery));
+            marking.Add(MarkAsync(settled, delivery));
         }
         await Task.WhenAll(marking).ConfigureAwait(false);
 
-        async Task MarkAsync(Task reply, Delivery delivery)
+        async Task MarkAsync(Task settled, Delivery delivery)
         {
-            await reply.ConfigureAwait(false);
+            await settled.ConfigureAwait(false);
             await tasks.DoneAsync(delivery).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The tasks of one message, run in order. Those beyond the worker's remaining <c>maxTasks</c> go back to
+    /// the queue at once, and those not started within <see cref="GiveBackAfter"/> go back then, as one message.</summary>
+    private sealed class BatchRun(JoinableQueue<TaskBatch> queue, TaskBatch batch, int attempt, int most)
+    {
+        private readonly System.Threading.Lock _gate = new();
+        private int _next;
+        private int _end = batch.Tasks.Count;
+        private Task _givenBack = Task.CompletedTask;
+
+        /// <summary>The tasks this worker ran.</summary>
+        public int Ran => _next;
+
+        /// <summary>Runs the tasks, and returns what completes once their reply and the tasks given back are accepted.</summary>
+        public Task Run()
+        {
+            if (most < _end)
+            {
+                GiveBack(most);
+            }
+            using var timer = _end > 1 ? new Timer(_ => GiveBack(0), null, GiveBackAfter, Timeout.InfiniteTimeSpan) : null;
+            var results = new List<PoolResult>(_end);
+            while (TryTake(out var task))
+            {
+                results.Add(attempt > batch.MaxAttempts ? GiveUp(queue, batch, task, attempt) : RunTask(queue, batch, task));
+            }
+            Task givenBack;
+            lock (_gate)
+            {
+                // Nothing is left to take: a give-back that ran set what it put before this.
+                givenBack = _givenBack;
+            }
+            return Task.WhenAll(Reply(results), givenBack);
+        }
+
+        private bool TryTake(out PoolTask task)
+        {
+            lock (_gate)
+            {
+                task = _next < _end ? batch.Tasks[_next++] : null!;
+                return task is not null;
+            }
+        }
+
+        /// <summary>Puts back the tasks not started, keeping at least <paramref name="keep"/> of them.</summary>
+        private void GiveBack(int keep)
+        {
+            lock (_gate)
+            {
+                var from = Math.Max(_next, keep);
+                if (from >= _end)
+                {
+                    return;
+                }
+                var rest = batch.Tasks.Skip(from).Take(_end - from).ToArray();
+                _end = from;
+                _givenBack = queue.PutAsync(batch with { Tasks = rest }).AsTask();
+            }
+        }
+
+        private Task Reply(List<PoolResult> results)
+        {
+            if (results.Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+            if (batch.ReplyTo is not { } replyTo)
+            {
+                queue.Broker.Logger.LogWarning("A message of pool queue {Queue} names no queue to answer to; its results are dropped.", queue.Name);
+                return Task.CompletedTask;
+            }
+            // The context declares each queue once, so a handle per message costs no round trip.
+            return new Queue<ResultBatch>(name: replyTo, broker: queue.Broker).PutAsync(new ResultBatch(results)).AsTask();
         }
     }
 
     /// <summary>A task whose workers all ended while running it (it killed them, or they crashed): it fails with the
     /// reason and goes to the dead letters rather than taking down worker after worker for ever.</summary>
-    private static PoolResult GiveUp(JoinableQueue<PoolTask> tasks, PoolTask task, int attempt)
+    private static PoolResult GiveUp(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, int attempt)
     {
         var reason = $"The task was delivered {attempt} times, and each worker that took it ended before finishing it " +
-            $"(killed or crashed); the pool allows {task.MaxAttempts} attempts.";
-        var broker = tasks.Broker;
-        tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason, broker.Serializer.Serialize(task, "a task given up"), DateTimeOffset.UtcNow));
-        broker.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
+            $"(killed or crashed); the pool allows {batch.MaxAttempts} attempts.";
+        DeadLetter(tasks, batch, task, reason, "a task given up");
+        tasks.Broker.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
         return new PoolResult(task.Id, null, new RemoteError("WorkerLost", reason, null));
     }
 
-    private static PoolResult Run(JoinableQueue<PoolTask> tasks, PoolTask task)
+    private static PoolResult RunTask(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task)
     {
-        var broker = tasks.Broker;
         try
         {
-            var method = PoolTargets.Resolve(task.Target ?? "");
-            var chunk = task.Chunk ?? throw new ArgumentException($"A task for {method.Name} carries no arguments.");
-            return new PoolResult(task.Id, Chunk.Run(broker.Serializer, method, chunk), null);
+            return new PoolResult(task.Id, Chunk.Run(tasks.Broker.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk), null);
         }
         catch (PoolTaskRefusedException e)
         {
-            var body = broker.Serializer.Serialize(task, "a refused task");
-            tasks.DeadLetters.Put(new DeadLetter(tasks.Name, e.Message, body, DateTimeOffset.UtcNow));
-            broker.Logger.LogWarning("Refused a task of pool queue {Queue} and dead-lettered it: {Reason}", tasks.Name, e.Message);
+            DeadLetter(tasks, batch, task, e.Message, "a refused task");
+            tasks.Broker.Logger.LogWarning("Refused a task of pool queue {Queue} and dead-lettered it: {Reason}", tasks.Name, e.Message);
             return new PoolResult(task.Id, null, new RemoteError(nameof(PoolTaskRefusedException), e.Message, null));
         }
         catch (Exception e)
@@ -108,6 +201,11 @@ internal static class PoolWorker
             return new PoolResult(task.Id, null, RemoteError.From(e));
         }
     }
+
+    /// <summary>Dead-letters <paramref name="task"/> as a message of its own, which could be put back as it is.</summary>
+    private static void DeadLetter(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, string reason, string what) =>
+        tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason,
+            tasks.Broker.Serializer.Serialize(batch with { Tasks = [task] }, what), DateTimeOffset.UtcNow));
 }
 
 /// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>

@@ -6,10 +6,13 @@ namespace Broker.Transport;
 /// together in the next batch, so that many concurrent callers cost one trip each time rather than one each. A lone
 /// item goes at once, as nothing is waited for to fill a batch. Whichever caller finds no batch on its way writes the
 /// next one, for the others too.</summary>
-/// <param name="commit">Writes one batch (at most <paramref name="most"/> items, oldest first) and returns one
-/// result per item; an exception fails every item of the batch.</param>
-/// <param name="most">The most items in one batch.</param>
-public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> commit, int most)
+/// <param name="commit">Writes one batch (items oldest first, of a total size of at most <paramref name="most"/>) and
+/// returns one result per item; an exception fails every item of the batch.</param>
+/// <param name="most">The most items in one batch, or the largest total size when <paramref name="size"/> is given.</param>
+/// <param name="size">How much of a batch an item fills; 1 by default. An item larger than <paramref name="most"/>
+/// goes alone.</param>
+public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> commit, int most,
+    Func<TItem, int>? size = null)
 {
     private readonly ConcurrentQueue<(TItem Item, TaskCompletionSource<TResult> Done)> _waiting = new();
     private int _committing;
@@ -36,11 +39,17 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
         return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private int SizeOf(TItem item) => size is null ? 1 : size(item);
+
     private async Task CommitWaitingAsync()
     {
         var batch = new List<(TItem Item, TaskCompletionSource<TResult> Done)>();
-        while (batch.Count < most && _waiting.TryDequeue(out var next))
+        var filled = 0;
+        // Only the caller committing takes items out, so the item looked at is the one taken.
+        while (_waiting.TryPeek(out var next) && (batch.Count == 0 || filled + SizeOf(next.Item) <= most))
         {
+            filled += SizeOf(next.Item);
+            _waiting.TryDequeue(out _);
             batch.Add(next);
         }
         try

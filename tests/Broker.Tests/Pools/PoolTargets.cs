@@ -37,6 +37,13 @@ public static class Tasks
     public static int Pid(int _) => Environment.ProcessId;
 
     [PoolTask]
+    public static int PidAfter(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return Environment.ProcessId;
+    }
+
+    [PoolTask]
     public static string Greeting() => s_greeting;
 
     public static void Initialize(string greeting) => s_greeting = greeting;

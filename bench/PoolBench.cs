@@ -8,7 +8,7 @@ using Process = Broker.Process;
 /// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
 /// default), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
 /// doing the same trivial tasks with results through the same broker (Celery's results on Redis): Broker's default
-/// (a worker takes one task per get) and the prefetch Celery has by default. Medians of the repeats, each case
+/// (a worker takes one message of tasks per get) and the prefetch Celery has by default. Medians of the repeats, each case
 /// warmed first.</summary>
 public static class PoolBench
 {
@@ -32,7 +32,7 @@ public static class PoolBench
             var prefetched = await FleetAsync(options, fleetTasks, WithPrefetch(url, 4));
             var celery = Celery(options, url, $"{redisUrl.TrimEnd('/')}/1", fleetTasks);
             var scheme = new Uri(url).Scheme;
-            Report.Rate($"Fleet on {scheme}, one task per get (vs Celery)", "tasks/s", takeOne, celery, "celery");
+            Report.Rate($"Fleet on {scheme}, one message per get (vs Celery)", "tasks/s", takeOne, celery, "celery");
             Report.Rate($"Fleet on {scheme}, ?prefetch=4 as Celery (vs Celery)", "tasks/s", prefetched, celery, "celery");
         }
     }

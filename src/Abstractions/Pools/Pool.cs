@@ -22,7 +22,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>The most calls (argument lists) one message of tasks carries; a chunk of more goes alone. A worker
     /// runs them all in well under a millisecond when they are trivial, and gives back those it cannot start soon.</summary>
-    internal const int MostCallsPerMessage = 64;
+    internal const int MostCallsPerMessage = 256;
     private readonly BrokerContext _broker;
     private readonly JoinableQueue<TaskBatch> _tasks;
     private readonly Queue<ResultBatch> _results;

@@ -36,10 +36,22 @@ public static class Tasks
     [PoolTask]
     public static int Pid(int _) => Environment.ProcessId;
 
+    /// <summary>Counts itself started, then waits (10 s at most) until the task paired with it (the first with the
+    /// second, the third with the fourth...) has started too, which only another worker can do; returns its pid.</summary>
     [PoolTask]
-    public static int PidAfter(int milliseconds)
+    public static int PidOnceItsPartnerStarted(Value<int> started)
     {
-        Thread.Sleep(milliseconds);
+        var mine = started.Add(1);
+        var partner = (mine + 1) / 2 * 2;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        while (started.Get() < partner)
+        {
+            if (waiting.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"Task {mine} waited 10 s for task {partner} to start on another worker.");
+            }
+            Thread.Sleep(1);
+        }
         return Environment.ProcessId;
     }
 

@@ -102,7 +102,7 @@ public abstract class TransportPoolTests : TransportTests
     {
         var tasks = new JoinableQueue<TaskBatch>(broker: Broker);
         var replies = new Queue<ResultBatch>(broker: Broker);
-        var forged = $"{typeof(Tasks).Assembly.GetName().Name}|{typeof(Tasks).FullName}|{nameof(Tasks.NotMarked)}";
+        var forged = Target(nameof(Tasks.NotMarked));
         await tasks.PutAsync(new TaskBatch(null!, replies.Name));
         await tasks.PutAsync(new TaskBatch([new PoolTask(1, forged, new RawJson("[[1]]"u8.ToArray()))], replies.Name));
         await tasks.PutAsync(TaskBatch.StopWorker);
@@ -125,13 +125,18 @@ public abstract class TransportPoolTests : TransportTests
         var name = $"spread-{Guid.NewGuid():N}";
         await using var pool = new Pool(2, name: name, broker: Broker);
         var replies = new Queue<ResultBatch>(broker: Broker);
-        var tasks = Enumerable.Range(1, 6).Select(id => Task(id, nameof(Tasks.PidAfter), 200)).ToArray();
+        var started = new Value<int>(0, broker: Broker);
+        var method = typeof(Tasks).GetMethod(nameof(Tasks.PidOnceItsPartnerStarted))!;
+        var chunk = Chunk.WriteArguments(Broker.Serializer, method, [[started]]);
+        var tasks = Enumerable.Range(1, 6).Select(id => new PoolTask(id, Target(method.Name), chunk)).ToArray();
         await TaskQueue(name).PutAsync(new TaskBatch(tasks, replies.Name));
 
-        var pids = (await Replies(replies, 6)).Select(result => result.Values!.Value).Select(Number).ToList();
+        var results = await Replies(replies, 6);
 
         // The worker that took the message gives back what it has not started after a few milliseconds, and the
-        // other worker takes it; kept together, one worker would have run all six.
+        // other worker takes it, so each task meets its partner; kept together, the first would have waited in vain.
+        Assert.All(results, result => Assert.Null(result.Error));
+        var pids = results.Select(result => Number(result.Values!.Value)).ToList();
         Assert.Equal(2, pids.Distinct().Count());
         Assert.All(pids.GroupBy(pid => pid), ran => Assert.InRange(ran.Count(), 2, 4));
     }
@@ -165,7 +170,9 @@ public abstract class TransportPoolTests : TransportTests
     private JoinableQueue<TaskBatch> TaskQueue(string pool) => new(name: $"pool.{pool}.tasks", broker: Broker);
 
     private static PoolTask Task(long id, string method, int argument) =>
-        new(id, $"{typeof(Tasks).Assembly.GetName().Name}|{typeof(Tasks).FullName}|{method}", new RawJson(System.Text.Encoding.UTF8.GetBytes($"[[{argument}]]")));
+        new(id, Target(method), new RawJson(System.Text.Encoding.UTF8.GetBytes($"[[{argument}]]")));
+
+    private static string Target(string method) => $"{typeof(Tasks).Assembly.GetName().Name}|{typeof(Tasks).FullName}|{method}";
 
     /// <summary>The first result of each of <paramref name="count"/> tasks, as a pool keeps only the first answer.</summary>
     private static async Task<List<PoolResult>> Replies(Queue<ResultBatch> replies, int count)

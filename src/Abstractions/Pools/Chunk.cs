@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -10,18 +11,23 @@ using Broker.Serialization;
 
 namespace Broker.Pools;
 
-/// <summary>The calls of one task to its target, and their results, each as one JSON array written and read in one
-/// pass with every value typed by its parameter or by the result: a JSON document per value would cost a trivial
-/// task more than running it, and a chunk of a thousand items is then one copy into the message. The two loops run a
-/// few times per map with thousands of turns each, too few calls for tiered compilation to optimize them in time:
-/// they are compiled optimized at once.</summary>
+/// <summary>The calls of one task to its target as JSON, in one of two forms: argument lists <c>[[a, b], [c, d]]</c>
+/// (<c>apply</c>, <c>starmap</c>), or one argument per call <c>[a, b]</c> (a map's items). Each is written and read in
+/// one pass, with every value typed by its parameter or by the result: a JSON document per value would cost a trivial
+/// task more than running it, and a chunk of a thousand items is then one copy into the message. A map's items, and
+/// the results of a target of one parameter that returns them as they are, go through the serializer as one typed
+/// array each, and the target through a typed delegate: no value is boxed, and no value pays the serializer's set-up
+/// of a call of its own.</summary>
 internal static class Chunk
 {
+    /// <summary>For each target run so far, its typed run, or null where it has none.</summary>
+    private static readonly ConcurrentDictionary<MethodInfo, Func<JsonBrokerSerializer, RawJson, RawJson>?> s_typedRuns = new();
+
     /// <summary>Writes <paramref name="argumentLists"/> as <c>[[a, b], [c, d], ...]</c>.</summary>
     /// <exception cref="ArgumentException">A list does not match <paramref name="method"/>'s parameters.</exception>
     /// <exception cref="BrokerSerializationException">An argument cannot be serialized; the message names it.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static RawJson WriteArguments(JsonBrokerSerializer serializer, MethodInfo method, IEnumerable<object?[]> argumentLists)
+    public static Calls WriteArguments(JsonBrokerSerializer serializer, MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
     {
         var parameters = method.GetParameters();
         var types = TypeInfos(serializer, parameters);
@@ -51,14 +57,46 @@ internal static class Chunk
             }
             writer.WriteEndArray();
         }
-        return new RawJson(buffer.WrittenMemory);
+        return new Calls(new RawJson(buffer.WrittenMemory), argumentLists.Count, OneArgumentEach: false);
     }
 
-    /// <summary>Calls <paramref name="method"/> with each argument list of <paramref name="argumentLists"/>, in
-    /// order, and writes the results as one array. The first exception, the target's own or one reading an
-    /// argument or writing a result, ends the chunk.</summary>
+    /// <summary>Writes each item as the one argument of a call, <c>[a, b, ...]</c>, as one array of the parameter's
+    /// type: <typeparamref name="TArg"/> is that type or, a delegate's parameter being contravariant, a class derived
+    /// from it, whose array is then one of the parameter's type too.</summary>
+    /// <exception cref="ArgumentException"><paramref name="method"/> does not take one argument.</exception>
+    /// <exception cref="BrokerSerializationException">An item cannot be serialized; the message names it.</exception>
+    public static Calls WriteItems<TArg>(JsonBrokerSerializer serializer, MethodInfo method, TArg[] items)
+    {
+        var parameters = method.GetParameters();
+        if (parameters.Length != 1)
+        {
+            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but 1 were given.", nameof(method));
+        }
+        var parameter = parameters[0].ParameterType;
+        try
+        {
+            return new Calls(new RawJson(JsonSerializer.SerializeToUtf8Bytes(items, serializer.TypeInfo(parameter.MakeArrayType()))), items.Length,
+                OneArgumentEach: true);
+        }
+        catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+        {
+            // Found again item by item, to name the type of the one that failed.
+            var failed = Array.Find(items, item => !CanSerialize(serializer, item, parameter));
+            throw JsonBrokerSerializer.CannotSerialize(Argument(method, parameters, 0), failed?.GetType() ?? parameter, e);
+        }
+    }
+
+    /// <summary>Calls <paramref name="method"/> for each call of <paramref name="calls"/> (argument lists, or one
+    /// argument each), in order, and writes the results as one array. The first exception, the target's own or one
+    /// reading an argument or writing a result, ends the chunk.</summary>
+    public static RawJson Run(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach) =>
+        oneArgumentEach && s_typedRuns.GetOrAdd(method, TypedRunOf) is { } typed
+            ? typed(serializer, calls)
+            : RunBoxed(serializer, method, calls, oneArgumentEach);
+
+    /// <summary>Any target through reflection: its arguments and result boxed one by one, a task awaited.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static RawJson Run(JsonBrokerSerializer serializer, MethodInfo method, RawJson argumentLists)
+    private static RawJson RunBoxed(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach)
     {
         var parameters = method.GetParameters();
         var types = TypeInfos(serializer, parameters);
@@ -66,31 +104,35 @@ internal static class Chunk
         var result = serializer.TypeInfo(resultType);
         var buffer = new ArrayBufferWriter<byte>();
         using var writer = new Utf8JsonWriter(buffer);
-        var reader = new Utf8JsonReader(argumentLists.Utf8.Span);
+        var reader = new Utf8JsonReader(calls.Utf8.Span);
         writer.WriteStartArray();
         Expect(ref reader, JsonTokenType.StartArray, method);
+        if (oneArgumentEach && parameters.Length != 1)
+        {
+            throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task gives each call 1.");
+        }
         while (Next(ref reader, method) != JsonTokenType.EndArray)
         {
-            Expect(ref reader, JsonTokenType.StartArray, method);
             var args = new object?[parameters.Length];
-            for (var i = 0; i < args.Length; i++)
+            if (oneArgumentEach)
             {
-                if (Next(ref reader, method) == JsonTokenType.EndArray)
-                {
-                    throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has {i}.");
-                }
-                try
-                {
-                    args[i] = JsonSerializer.Deserialize(ref reader, types[i]);
-                }
-                catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
-                {
-                    throw JsonBrokerSerializer.CannotRead(Argument(method, parameters, i), parameters[i].ParameterType, e);
-                }
+                args[0] = ReadArgument(ref reader, method, parameters, types, 0);
             }
-            if (Next(ref reader, method) != JsonTokenType.EndArray)
+            else
             {
-                throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has more.");
+                Expect(ref reader, JsonTokenType.StartArray, method);
+                for (var i = 0; i < args.Length; i++)
+                {
+                    if (Next(ref reader, method) == JsonTokenType.EndArray)
+                    {
+                        throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has {i}.");
+                    }
+                    args[i] = ReadArgument(ref reader, method, parameters, types, i);
+                }
+                if (Next(ref reader, method) != JsonTokenType.EndArray)
+                {
+                    throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but the task has more.");
+                }
             }
             var value = Invocation.Run(method, null, args);
             try
@@ -105,6 +147,78 @@ internal static class Chunk
         writer.WriteEndArray();
         writer.Flush();
         return new RawJson(buffer.WrittenMemory);
+    }
+
+    private static object? ReadArgument(ref Utf8JsonReader reader, MethodInfo method, ParameterInfo[] parameters, JsonTypeInfo[] types, int i)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(ref reader, types[i]);
+        }
+        catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+        {
+            throw JsonBrokerSerializer.CannotRead(Argument(method, parameters, i), parameters[i].ParameterType, e);
+        }
+    }
+
+    /// <summary>The typed run of a target of one parameter that returns its result as it is (no task to await), or
+    /// null for any other.</summary>
+    private static Func<JsonBrokerSerializer, RawJson, RawJson>? TypedRunOf(MethodInfo method)
+    {
+        if (method.GetParameters() is not [{ ParameterType: var parameter }] || Invocation.ResultType(method) != method.ReturnType ||
+            !IsTypeArgument(parameter) || !IsTypeArgument(method.ReturnType) || method.ContainsGenericParameters)
+        {
+            return null;
+        }
+        var typedRun = typeof(Chunk).GetMethod(nameof(TypedRun), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(parameter, method.ReturnType);
+        return typedRun.CreateDelegate<Func<MethodInfo, Func<JsonBrokerSerializer, RawJson, RawJson>>>()(method);
+
+        static bool IsTypeArgument(Type type) => !type.IsByRef && !type.IsPointer && !type.IsByRefLike;
+    }
+
+    private static Func<JsonBrokerSerializer, RawJson, RawJson> TypedRun<TArg, TResult>(MethodInfo method)
+    {
+        var target = method.CreateDelegate<Func<TArg, TResult>>();
+        return (serializer, items) =>
+        {
+            TArg[] args;
+            try
+            {
+                args = JsonSerializer.Deserialize(items.Utf8.Span, (JsonTypeInfo<TArg[]>)serializer.TypeInfo(typeof(TArg[])))
+                    ?? throw new JsonException("The task holds no items.");
+            }
+            catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+            {
+                throw JsonBrokerSerializer.CannotRead(Argument(method, method.GetParameters(), 0), typeof(TArg), e);
+            }
+            var results = new TResult[args.Length];
+            for (var i = 0; i < args.Length; i++)
+            {
+                results[i] = target(args[i]);
+            }
+            try
+            {
+                return new RawJson(JsonSerializer.SerializeToUtf8Bytes(results, (JsonTypeInfo<TResult[]>)serializer.TypeInfo(typeof(TResult[]))));
+            }
+            catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+            {
+                var failed = Array.Find(results, value => !CanSerialize(serializer, value, typeof(TResult)));
+                throw JsonBrokerSerializer.CannotSerialize($"the result of {method.Name}", failed?.GetType() ?? typeof(TResult), e);
+            }
+        };
+    }
+
+    private static bool CanSerialize<T>(JsonBrokerSerializer serializer, T value, Type type)
+    {
+        try
+        {
+            JsonSerializer.SerializeToUtf8Bytes(value, serializer.TypeInfo(type));
+            return true;
+        }
+        catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads the results <see cref="Run"/> wrote.</summary>
@@ -157,10 +271,28 @@ internal static class Chunk
 [JsonConverter(typeof(RawJsonConverter))]
 internal readonly record struct RawJson(ReadOnlyMemory<byte> Utf8);
 
+/// <summary>The calls of one task: <see cref="Json"/> holds <see cref="Count"/> argument lists, or, where
+/// <see cref="OneArgumentEach"/>, one argument per call.</summary>
+internal readonly record struct Calls(RawJson Json, int Count, bool OneArgumentEach);
+
 internal sealed class RawJsonConverter : JsonConverter<RawJson>
 {
+    /// <summary>Copies an array or object out of the buffer it is read from; parsing a chunk of a thousand calls into a
+    /// document only to copy it cost a pool more than running them. The serializer hands a converter the whole value,
+    /// so a reader over one buffer (its position names no segment of a sequence) holds it from its first token to its
+    /// last. Any other value, or reader, goes through a document.</summary>
     public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject && reader.Position.GetObject() is null)
+        {
+            ref var first = ref MemoryMarshal.GetReference(reader.ValueSpan);
+            // TrySkip, as a reader fed from a stream is not at its final block even when the value is all there.
+            if (reader.TrySkip())
+            {
+                ref var last = ref MemoryMarshal.GetReference(reader.ValueSpan);
+                return new RawJson(MemoryMarshal.CreateReadOnlySpan(ref first, (int)Unsafe.ByteOffset(ref first, ref last) + 1).ToArray());
+            }
+        }
         using var document = JsonDocument.ParseValue(ref reader);
         return new RawJson(JsonMarshal.GetRawUtf8Value(document.RootElement).ToArray());
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using Broker.Pools;
 using Broker.Processes;
+using Broker.Serialization;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,8 @@ namespace Broker;
 /// <see cref="JoinableQueue{T}"/> on the broker, so a worker killed mid-task never hangs the pool: its task is
 /// delivered again to another worker, and the pool starts a replacement. Workers run only methods marked
 /// <see cref="PoolTaskAttribute"/>. Tasks submitted while the pool's previous message is on its way to the broker go
-/// together in the next one, up to <see cref="MostCallsPerMessage"/> calls.</summary>
+/// together in the next one, up to <see cref="MostCallsPerMessage"/> calls, and a map's chunks go in one message per
+/// worker.</summary>
 public sealed class Pool : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
@@ -20,13 +22,14 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <summary>The most replies the pool takes in one trip to the broker, where the transport can take several.</summary>
     private const int MostRepliesAtOnce = 64;
 
-    /// <summary>The most calls (argument lists) one message of tasks carries; a chunk of more goes alone. A worker
-    /// runs them all in well under a millisecond when they are trivial, and gives back those it cannot start soon.</summary>
+    /// <summary>The most calls one message of tasks carries; a chunk of more, or a map's chunks for one worker, go
+    /// alone. A worker runs them all in well under a millisecond when they are trivial, and gives back those it cannot
+    /// start soon.</summary>
     internal const int MostCallsPerMessage = 256;
     private readonly BrokerContext _broker;
     private readonly JoinableQueue<TaskBatch> _tasks;
     private readonly Queue<ResultBatch> _results;
-    private readonly GroupCommit<(PoolTask Task, int Calls), bool> _outbox;
+    private readonly GroupCommit<(PoolTask[] Tasks, int Calls), bool> _outbox;
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
     private readonly List<Process> _workers = [];
     private readonly System.Threading.Lock _gate = new();
@@ -67,7 +70,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _broker = broker ?? BrokerContext.Default;
         _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker);
         _results = new Queue<ResultBatch>(broker: _broker);
-        _outbox = new GroupCommit<(PoolTask Task, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
+        _outbox = new GroupCommit<(PoolTask[] Tasks, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
         _newWorker = () => new Process(PoolWorker.Serve, _tasks, maxTasksPerChild, call)
@@ -135,7 +138,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         var result = new AsyncResult<TResult>(callback, errorCallback);
         var method = func.Method;
-        Submit(method, Arguments(method, [args]), 1, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
+        Submit(method, Arguments(method, [args]), reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
         return result;
     }
 
@@ -147,7 +150,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// the items spread in four chunks per worker, as Python does); the results keep the items' order.</summary>
     public AsyncResult<List<TResult>> MapAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null,
         Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
-        StarmapAsync<TResult>(func, items.Select(item => new object?[] { item }), chunksize, callback, errorCallback);
+        MapChunksAsync<TArg, TResult>(func.Method, items, chunksize, Chunk.WriteItems, callback, errorCallback);
 
     /// <summary>Python's <c>map</c>.</summary>
     public List<TResult> Map<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null) =>
@@ -155,28 +158,38 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>Like <see cref="MapAsync"/>, each item being the list of <paramref name="func"/>'s arguments.</summary>
     public AsyncResult<List<TResult>> StarmapAsync<TResult>(Delegate func, IEnumerable<object?[]> argumentLists, int? chunksize = null,
-        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null)
+        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
+        MapChunksAsync<object?[], TResult>(func.Method, argumentLists, chunksize, Chunk.WriteArguments, callback, errorCallback);
+
+    private AsyncResult<List<TResult>> MapChunksAsync<TItem, TResult>(MethodInfo method, IEnumerable<TItem> items, int? chunksize,
+        ChunkWriter<TItem> write, Action<List<TResult>>? callback, Action<Exception>? errorCallback)
     {
         var result = new AsyncResult<List<TResult>>(callback, errorCallback);
-        var method = func.Method;
-        var lists = argumentLists as IReadOnlyCollection<object?[]> ?? argumentLists.ToList();
-        var chunks = Chunks(method, lists, chunksize ?? DefaultChunkSize(lists.Count));
-        var values = new TResult[lists.Count];
+        var list = items as IReadOnlyCollection<TItem> ?? items.ToList();
+        var chunks = Chunks(method, list, chunksize ?? DefaultChunkSize(list.Count), write);
+        var values = new TResult[list.Count];
         var left = chunks.Count;
         if (left == 0)
         {
             result.Complete([]);
         }
         var offset = 0;
-        foreach (var (arguments, count) in chunks)
+        var tasks = new List<(Calls Calls, Action<PoolResult> OnResult)>(chunks.Count);
+        foreach (var calls in chunks)
         {
             var start = offset;
-            offset += count;
-            Submit(method, arguments, count, reply => Deliver(result, reply, chunkValues =>
+            offset += calls.Count;
+            tasks.Add((calls, reply => Deliver(result, reply, chunkValues =>
             {
                 Results<TResult>(method, chunkValues).CopyTo(values, start);
                 return Interlocked.Decrement(ref left) == 0 ? (true, values.ToList()) : (false, null!);
-            }));
+            })));
+        }
+        var messages = MessagesFor(tasks.Count);
+        for (var first = 0; first < messages; first++)
+        {
+            // Dealt round: a worker runs chunks 1, 3, 5... while the other runs 2, 4, 6..., in Python's order.
+            Submit(method, [.. tasks.Where((_, i) => i % messages == first)]);
         }
         return result;
     }
@@ -324,28 +337,38 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         Action<AsyncResult<List<TResult>>>? whenDone = null)
     {
         var method = func.Method;
-        return Chunks(method, items.Select(item => new object?[] { item }), chunksize).Select(chunk =>
+        return Chunks(method, items, chunksize, Chunk.WriteItems).Select(chunk =>
         {
             var result = new AsyncResult<List<TResult>>(null, null);
             if (whenDone is not null)
             {
                 result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
             }
-            Submit(method, chunk.Arguments, chunk.Count, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
+            Submit(method, chunk, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
             return result;
         }).ToList();
     }
 
-    /// <summary>The argument lists cut into chunks of <paramref name="chunksize"/>, each written once for its task.</summary>
-    private List<(RawJson Arguments, int Count)> Chunks(MethodInfo method, IEnumerable<object?[]> argumentLists, int chunksize)
+    /// <summary>Writes the calls of one chunk for <paramref name="method"/>: the items of a map, or argument lists.</summary>
+    private delegate Calls ChunkWriter<TItem>(JsonBrokerSerializer serializer, MethodInfo method, TItem[] items);
+
+    /// <summary>The items cut into chunks of <paramref name="chunksize"/>, each written once for its task.</summary>
+    private List<Calls> Chunks<TItem>(MethodInfo method, IEnumerable<TItem> items, int chunksize, ChunkWriter<TItem> write)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
-        return argumentLists.Chunk(chunksize).Select(chunk => (Arguments(method, chunk), chunk.Length)).ToList();
+        PoolTargets.Check(method);
+        return items.Chunk(chunksize).Select(chunk => write(_broker.Serializer, method, chunk)).ToList();
     }
 
     private int DefaultChunkSize(int count) => Math.Max(1, (count + Processes * 4 - 1) / (Processes * 4));
 
-    private RawJson Arguments(MethodInfo method, IEnumerable<object?[]> argumentLists)
+    /// <summary>How many messages a map's chunks go in: one per worker of this pool, so that each worker takes its share
+    /// in one trip, as a message costs three processes more wake-ups than a trivial chunk costs a worker. A worker gives
+    /// back the chunks it has not started soon (see <see cref="PoolWorker"/>), so slow ones still spread. A pool served
+    /// by worker hosts alone, whose number it does not know, sends one chunk per message.</summary>
+    private int MessagesFor(int chunks) => Processes == 0 ? chunks : Math.Min(chunks, Processes);
+
+    private Calls Arguments(MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
     {
         PoolTargets.Check(method);
         return Chunk.WriteArguments(_broker.Serializer, method, argumentLists);
@@ -353,8 +376,11 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     private TResult[] Results<TResult>(MethodInfo method, RawJson values) => Chunk.ReadResults<TResult>(_broker.Serializer, method, values);
 
-    /// <summary>Sends a task whose <paramref name="chunk"/> holds <paramref name="calls"/> argument lists; its answer goes to <paramref name="onResult"/>.</summary>
-    private void Submit(MethodInfo method, RawJson chunk, int calls, Action<PoolResult> onResult)
+    /// <summary>Sends a task of <paramref name="calls"/>; its answer goes to <paramref name="onResult"/>.</summary>
+    private void Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult) => Submit(method, [(calls, onResult)]);
+
+    /// <summary>Sends tasks in one message, each answered to its own callback.</summary>
+    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks)
     {
         lock (_gate)
         {
@@ -363,33 +389,38 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 throw new InvalidOperationException($"The pool is {_state.ToString().ToLowerInvariant()}: it takes no more tasks.");
             }
         }
-        var id = Interlocked.Increment(ref _lastId);
-        _pending[id] = onResult;
+        var target = PoolTargets.Name(method);
+        var message = new PoolTask[tasks.Count];
+        for (var i = 0; i < message.Length; i++)
+        {
+            var id = Interlocked.Increment(ref _lastId);
+            _pending[id] = tasks[i].OnResult;
+            message[i] = new PoolTask(id, target, tasks[i].Calls.Json, tasks[i].Calls.OneArgumentEach);
+        }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
-        _ = SubmitAsync(new PoolTask(id, PoolTargets.Name(method), chunk), calls);
+        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count));
     }
 
-    private async Task SubmitAsync(PoolTask task, int calls)
+    private async Task SubmitAsync(PoolTask[] tasks, int calls)
     {
         try
         {
-            await _outbox.CommitAsync((task, calls), CancellationToken.None).ConfigureAwait(false);
+            await _outbox.CommitAsync((tasks, calls), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            Answer(new PoolResult(task.Id, null, RemoteError.From(e)));
+            var error = RemoteError.From(e);
+            foreach (var task in tasks)
+            {
+                Answer(new PoolResult(task.Id, null, error));
+            }
         }
     }
 
-    private async Task<IReadOnlyList<bool>> SendAsync(IReadOnlyList<(PoolTask Task, int Calls)> submitted)
+    private async Task<IReadOnlyList<bool>> SendAsync(IReadOnlyList<(PoolTask[] Tasks, int Calls)> submitted)
     {
-        var tasks = new PoolTask[submitted.Count];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = submitted[i].Task;
-        }
-        await _tasks.PutAsync(new TaskBatch(tasks, _results.Name, _maxTaskAttempts)).ConfigureAwait(false);
-        return new bool[tasks.Length];
+        await _tasks.PutAsync(new TaskBatch([.. submitted.SelectMany(message => message.Tasks)], _results.Name, _maxTaskAttempts)).ConfigureAwait(false);
+        return new bool[submitted.Count];
     }
 
     /// <summary>Hands a task's answer to its caller, unless it was answered already: a task run twice (its first worker
@@ -492,5 +523,5 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     }
 
     private PoolCall Call(Delegate initializer, object?[] args) =>
-        new(TargetReference.Of(initializer.Method, initializer.Target), Chunk.WriteArguments(_broker.Serializer, initializer.Method, [args]));
+        new(TargetReference.Of(initializer.Method, initializer.Target), Chunk.WriteArguments(_broker.Serializer, initializer.Method, [args]).Json);
 }

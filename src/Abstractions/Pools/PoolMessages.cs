@@ -5,11 +5,13 @@ using System.Text.Json.Serialization;
 
 namespace Broker.Pools;
 
-/// <summary>One pool task, Python's unit of pool work: a chunk of argument lists for one target (<see cref="Pools.Chunk"/>).</summary>
+/// <summary>One pool task, Python's unit of pool work: a chunk of calls to one target, as argument lists or, for a
+/// map's items, one argument each (<see cref="Pools.Chunk"/>).</summary>
 internal sealed record PoolTask(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("target")] string Target,
-    [property: JsonPropertyName("chunk")] RawJson Chunk);
+    [property: JsonPropertyName("chunk")] RawJson Chunk,
+    [property: JsonPropertyName("oneArgumentEach")] bool OneArgumentEach = false);
 
 /// <summary>One message of a pool's task queue: the tasks one client submitted while its previous message was on its
 /// way (see <see cref="Pool"/>), and where to send their results. A message costs a broker far more than a trivial

@@ -25,7 +25,7 @@ internal static class PoolWorker
         var broker = tasks.Broker;
         if (initializer is not null)
         {
-            Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args);
+            Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args, oneArgumentEach: false);
         }
         // Neither a message's reply nor its mark holds up the next get: they travel together, and on the local transport
         // one connection keeps them in order. A message is marked done once its reply (and any tasks it gave back) is
@@ -188,7 +188,7 @@ internal static class PoolWorker
     {
         try
         {
-            return new PoolResult(task.Id, Chunk.Run(tasks.Broker.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk), null);
+            return new PoolResult(task.Id, Chunk.Run(tasks.Broker.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk, task.OneArgumentEach), null);
         }
         catch (PoolTaskRefusedException e)
         {

@@ -30,6 +30,10 @@ public static class Tasks
     [PoolTask]
     public static object Unserializable() => new Action(() => { });
 
+    /// <summary>Its result for 0 cannot be serialized.</summary>
+    [PoolTask]
+    public static object UnserializableAtZero(int x) => x == 0 ? new Action(() => { }) : x;
+
     [PoolTask]
     public static int Fail(string message) => throw new InvalidOperationException(message);
 
@@ -49,6 +53,24 @@ public static class Tasks
             if (waiting.Elapsed > TimeSpan.FromSeconds(10))
             {
                 throw new TimeoutException($"Task {mine} waited 10 s for task {partner} to start on another worker.");
+            }
+            Thread.Sleep(1);
+        }
+        return Environment.ProcessId;
+    }
+
+    /// <summary>Marks item <paramref name="index"/> started, then waits (10 s at most) until its neighbour (0 with 1,
+    /// 2 with 3...) has started too; returns its pid.</summary>
+    [PoolTask]
+    public static int PidOnceItsNeighbourStarted(Array<int> started, int index)
+    {
+        started[index] = 1;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        while (started[index ^ 1] == 0)
+        {
+            if (waiting.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                throw new TimeoutException($"Item {index} waited 10 s for item {index ^ 1} to start.");
             }
             Thread.Sleep(1);
         }

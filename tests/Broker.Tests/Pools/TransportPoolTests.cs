@@ -23,6 +23,25 @@ public abstract class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task Map_takes_items_of_a_type_derived_from_the_parameter()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        Assert.Equal(["a", "b", "c"], pool.Map<string, string>(Tasks.Describe, ["a", "b", "c"]));
+    }
+
+    [Fact]
+    public async Task A_map_runs_its_chunks_in_Pythons_order_so_neighbours_run_side_by_side()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        var started = new Array<int>(6, broker: Broker);
+        // Each item waits (10 s at most) until its neighbour, the first with the second and so on, has started: a pool
+        // that ran the first beside the fourth would leave both waiting.
+        var items = Enumerable.Range(0, 6).Select(index => new object?[] { started, index });
+        var pids = await pool.StarmapAsync<int>(Tasks.PidOnceItsNeighbourStarted, items, chunksize: 1).Task.WaitAsync(Patience);
+        Assert.Equal(2, pids.Distinct().Count());
+    }
+
+    [Fact]
     public async Task Apply_and_ApplyAsync_return_results_and_call_back()
     {
         await using var pool = new Pool(2, broker: Broker);
@@ -52,10 +71,17 @@ public abstract class TransportPoolTests : TransportTests
         var count = Assert.Throws<ArgumentException>(() => pool.Starmap<int>(Tasks.Add, [[1, 2], [3]]));
         Assert.Contains("Add takes 2 argument(s), but 1 were given", count.Message);
 
+        var item = Assert.Throws<BrokerSerializationException>(() => pool.Map<object, string>(Tasks.Describe, [1, new Action(() => { })]));
+        Assert.StartsWith("Argument 0 ('value') of Describe of type System.Action cannot be serialized", item.Message);
+        var notOne = Assert.Throws<ArgumentException>(() => pool.Map<int, int>(_ => Tasks.Add(1, 2), [1]));
+        Assert.Contains("[PoolTask]", notOne.Message);
+
         var result = Assert.Throws<BrokerSerializationException>(() => pool.Apply<int>(Tasks.Echo, "not a number"));
         Assert.StartsWith("The result of Echo cannot be read as System.Int32", result.Message);
         var unwritable = Assert.Throws<RemoteTaskException>(() => pool.Apply<object>(Tasks.Unserializable));
         Assert.Contains("The result of Unserializable of type System.Action cannot be serialized", unwritable.Message);
+        var unwritableItem = Assert.Throws<RemoteTaskException>(() => pool.Map(Tasks.UnserializableAtZero, [1, 0]));
+        Assert.Contains("The result of UnserializableAtZero of type System.Action cannot be serialized", unwritableItem.Message);
         Assert.Equal(9, pool.Apply<int>(Tasks.Square, 3));
     }
 
@@ -105,6 +131,8 @@ public abstract class TransportPoolTests : TransportTests
         var forged = Target(nameof(Tasks.NotMarked));
         await tasks.PutAsync(new TaskBatch(null!, replies.Name));
         await tasks.PutAsync(new TaskBatch([new PoolTask(1, forged, new RawJson("[[1]]"u8.ToArray()))], replies.Name));
+        var unreadable = new PoolTask(2, Target(nameof(Tasks.Square)), new RawJson("[3, \"four\"]"u8.ToArray()), OneArgumentEach: true);
+        await tasks.PutAsync(new TaskBatch([unreadable], replies.Name));
         await tasks.PutAsync(TaskBatch.StopWorker);
 
         await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };
@@ -113,6 +141,8 @@ public abstract class TransportPoolTests : TransportTests
         var reply = Assert.Single((await replies.GetAsync(Patience)).Results);
         Assert.Null(reply.Values);
         Assert.Contains("is not a [PoolTask] method", reply.Error!.Message);
+        var unread = Assert.Single((await replies.GetAsync(Patience)).Results);
+        Assert.StartsWith("Argument 0 ('x') of Square cannot be read as System.Int32", unread.Error!.Message);
         Assert.Contains("no list of tasks", (await tasks.DeadLetters.GetAsync(Patience)).Reason);
         var letter = await tasks.DeadLetters.GetAsync(Patience);
         Assert.Contains("NotMarked", letter.Reason);
@@ -127,7 +157,7 @@ public abstract class TransportPoolTests : TransportTests
         var replies = new Queue<ResultBatch>(broker: Broker);
         var started = new Value<int>(0, broker: Broker);
         var method = typeof(Tasks).GetMethod(nameof(Tasks.PidOnceItsPartnerStarted))!;
-        var chunk = Chunk.WriteArguments(Broker.Serializer, method, [[started]]);
+        var chunk = Chunk.WriteArguments(Broker.Serializer, method, [[started]]).Json;
         var tasks = Enumerable.Range(1, 6).Select(id => new PoolTask(id, Target(method.Name), chunk)).ToArray();
         await TaskQueue(name).PutAsync(new TaskBatch(tasks, replies.Name));
 

@@ -33,8 +33,12 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     private static readonly byte[] MinusOne = DeltaBody(-1);
     private static readonly Dictionary<string, object?> Classic = new() { ["x-queue-type"] = "classic" };
-    private static readonly BasicProperties Persistent = new() { Persistent = true };
-    private static readonly BasicProperties PersistentJoinable = new()
+    // Properties of their own for each publish: a channel that tracks publisher confirmations writes the publish's
+    // sequence number into the headers of the properties it is given, so properties shared by two publishes at once
+    // change while the other serializes them (the client then fails to frame it, or sends the other's number).
+    private static BasicProperties Persistent() => new() { Persistent = true };
+
+    private static BasicProperties PersistentJoinable() => new()
     {
         Persistent = true,
         Headers = new Dictionary<string, object?> { [Taken.JoinableHeader] = true },
@@ -189,7 +193,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             var publisher = await session.Publisher.GetAsync(ct).ConfigureAwait(false);
             try
             {
-                await publisher.BasicPublishAsync("", queue, mandatory: true, Persistent, body, ct).ConfigureAwait(false);
+                await publisher.BasicPublishAsync("", queue, mandatory: true, Persistent(), body, ct).ConfigureAwait(false);
                 return true;
             }
             catch (PublishException e) when (e.IsReturn)
@@ -238,11 +242,11 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         // The delta goes first: the count never lags behind an item that someone could already take.
         await InTransactionAsync(channels, channel, async () =>
         {
-            await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
+            await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent(),
                 DeltaBody(bodies.Count), CancellationToken.None).ConfigureAwait(false);
             foreach (var body in bodies)
             {
-                await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable, body, CancellationToken.None).ConfigureAwait(false);
+                await channel.BasicPublishAsync("", queue, mandatory: false, PersistentJoinable(), body, CancellationToken.None).ConfigureAwait(false);
             }
         }, CancellationToken.None).ConfigureAwait(false);
         return [.. bodies.Select(_ => true)];
@@ -269,7 +273,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             await RunAsync(async (session, ct) =>
             {
                 var publisher = await session.Publisher.GetAsync(ct).ConfigureAwait(false);
-                await publisher.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: true, Persistent, MinusOne, ct).ConfigureAwait(false);
+                await publisher.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: true, Persistent(), MinusOne, ct).ConfigureAwait(false);
                 return true;
             }, cancellationToken).ConfigureAwait(false);
             return;
@@ -344,7 +348,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
                 {
                     if (group.Count(delivery => delivery.Taken.Joinable) is var joinable and > 0)
                     {
-                        await channel.BasicPublishAsync("", CounterQueue(group.First().Queue), mandatory: false, Persistent,
+                        await channel.BasicPublishAsync("", CounterQueue(group.First().Queue), mandatory: false, Persistent(),
                             DeltaBody(-joinable), CancellationToken.None).ConfigureAwait(false);
                     }
                     foreach (var delivery in group)
@@ -421,7 +425,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None).ConfigureAwait(false);
             if (sum != 0)
             {
-                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent,
+                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent(),
                     DeltaBody(sum), CancellationToken.None).ConfigureAwait(false);
             }
             await channel.BasicAckAsync(lastTag, multiple: true, CancellationToken.None).ConfigureAwait(false);
@@ -540,11 +544,12 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         }
         finally
         {
-            // No need to wait for cancel-ok: the one delivery is unacknowledged, so the prefetch of one holds back any
-            // other, and the channel's next frame (an ack, or the commit that holds it) reaches RabbitMQ after the cancel.
+            // Waiting for cancel-ok: the client forgets a consumer cancelled without waiting at once, so a message that
+            // RabbitMQ sent before it saw the cancel (a wait that timed out or was cancelled as it came) would reach no
+            // consumer and stay taken on this channel. Until cancel-ok, such a message still reaches this one.
             if (channel.IsOpen)
             {
-                await channel.BasicCancelAsync(tag, noWait: true, CancellationToken.None).ConfigureAwait(false);
+                await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None).ConfigureAwait(false);
             }
         }
         var received = consumer.Received;

@@ -32,6 +32,9 @@ internal static class PoolWorker
         // accepted, so that no task is marked done before its answer is safe; marks of different messages need no
         // order, so the transport may send those made at once together.
         var marking = new List<Task>();
+        // A mark that fails wakes the get, so that the failure ends this worker at once, not when a next message comes,
+        // which may be never while the worker holds the message it could not finish.
+        var markFailed = new CancellationTokenSource();
         var ran = 0;
         while (maxTasks == 0 || ran < maxTasks)
         {
@@ -51,7 +54,16 @@ internal static class PoolWorker
                 }
                 await Task.WhenAny(marking).ConfigureAwait(false);
             }
-            var (batch, delivery) = await tasks.TakeOwnAsync().ConfigureAwait(false);
+            TaskBatch batch;
+            Delivery delivery;
+            try
+            {
+                (batch, delivery) = await tasks.TakeOwnAsync(markFailed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (markFailed.IsCancellationRequested)
+            {
+                continue;
+            }
             if (batch.Stop)
             {
                 await Task.WhenAll(marking).ConfigureAwait(false);
@@ -63,7 +75,7 @@ internal static class PoolWorker
                 const string reason = "The message holds no list of tasks, or a task that is null.";
                 await tasks.DeadLetters.PutAsync(new DeadLetter(tasks.Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow)).ConfigureAwait(false);
                 broker.Logger.LogWarning("Dead-lettered a message of pool queue {Queue}: {Reason}", tasks.Name, reason);
-                marking.Add(tasks.DoneAsync(delivery).AsTask());
+                marking.Add(MarkAsync(Task.CompletedTask, delivery));
                 continue;
             }
             var attempt = batch.EarlierAttempts + delivery.Attempt;
@@ -93,8 +105,16 @@ internal static class PoolWorker
 
         async Task MarkAsync(Task settled, Delivery delivery)
         {
-            await settled.ConfigureAwait(false);
-            await tasks.DoneAsync(delivery).ConfigureAwait(false);
+            try
+            {
+                await settled.ConfigureAwait(false);
+                await tasks.DoneAsync(delivery).ConfigureAwait(false);
+            }
+            catch
+            {
+                markFailed.Cancel();
+                throw;
+            }
         }
     }
 

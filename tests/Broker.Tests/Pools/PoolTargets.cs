@@ -47,15 +47,7 @@ public static class Tasks
     {
         var mine = started.Add(1);
         var partner = (mine + 1) / 2 * 2;
-        var waiting = System.Diagnostics.Stopwatch.StartNew();
-        while (started.Get() < partner)
-        {
-            if (waiting.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"Task {mine} waited 10 s for task {partner} to start on another worker.");
-            }
-            Thread.Sleep(1);
-        }
+        WaitUntil(() => started.Get() >= partner, $"Task {mine} waited 10 s for task {partner} to start on another worker.");
         return Environment.ProcessId;
     }
 
@@ -65,16 +57,16 @@ public static class Tasks
     public static int PidOnceItsNeighbourStarted(Array<int> started, int index)
     {
         started[index] = 1;
-        var waiting = System.Diagnostics.Stopwatch.StartNew();
-        while (started[index ^ 1] == 0)
-        {
-            if (waiting.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new TimeoutException($"Item {index} waited 10 s for item {index ^ 1} to start.");
-            }
-            Thread.Sleep(1);
-        }
+        WaitUntil(() => started[index ^ 1] != 0, $"Item {index} waited 10 s for item {index ^ 1} to start.");
         return Environment.ProcessId;
+    }
+
+    private static void WaitUntil(Func<bool> condition, string timedOut)
+    {
+        if (!SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException(timedOut);
+        }
     }
 
     [PoolTask]

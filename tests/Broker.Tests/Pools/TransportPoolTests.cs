@@ -150,6 +150,25 @@ public abstract class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task A_worker_whose_reply_cannot_be_sent_ends_instead_of_holding_its_message()
+    {
+        var tasks = new JoinableQueue<TaskBatch>(broker: Broker);
+        // The reply goes to a queue that exists bounded, and a worker's reply queue is unbounded: the put fails.
+        var bounded = new Queue<int>(maxsize: 1, broker: Broker);
+        await bounded.PutAsync(0);
+        var chunk = Chunk.WriteArguments(Broker.Serializer, typeof(Tasks).GetMethod(nameof(Tasks.Square))!, [[3]]).Json;
+        await tasks.PutAsync(new TaskBatch([new PoolTask(1, Target(nameof(Tasks.Square)), chunk)], bounded.Name));
+
+        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };
+        await worker.StartAsync();
+
+        // It ends with the failure while its queue is empty, rather than wait there for ever with the message taken.
+        Assert.True(await worker.JoinAsync(Patience));
+        Assert.Equal(1, worker.ExitCode);
+        Assert.Equal(1, await tasks.CountAsync());
+    }
+
+    [Fact]
     public async Task Slow_tasks_that_travel_in_one_message_still_spread_over_the_workers()
     {
         var name = $"spread-{Guid.NewGuid():N}";

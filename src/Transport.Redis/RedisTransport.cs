@@ -297,13 +297,29 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     }
 
     private Task<Doorbell> DoorbellAsync(string channel) =>
-        _doorbells.GetOrAdd(channel, c => new Lazy<Task<Doorbell>>(async () =>
+        _doorbells.GetOrAdd(channel, c => new Lazy<Task<Doorbell>>(() => SubscribeAsync(c))).Value;
+
+    /// <summary>A doorbell that every message on <paramref name="channel"/> rings. The subscription is retried as any
+    /// command is (a new connection may take commands before it takes subscriptions); one that still failed is
+    /// forgotten, so that the next wait subscribes again instead of failing for the life of this transport.</summary>
+    private async Task<Doorbell> SubscribeAsync(string channel)
+    {
+        var doorbell = new Doorbell();
+        try
         {
-            var doorbell = new Doorbell();
-            var connection = await _connection.Value.ConfigureAwait(false);
-            await connection.GetSubscriber().SubscribeAsync(RedisChannel.Literal(c), (_, _) => doorbell.Ring()).ConfigureAwait(false);
+            await RunAsync(static async (db, s) =>
+            {
+                await db.Multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(s.Channel), (_, _) => s.Doorbell.Ring()).ConfigureAwait(false);
+                return true;
+            }, (Channel: channel, Doorbell: doorbell), CancellationToken.None).ConfigureAwait(false);
             return doorbell;
-        })).Value;
+        }
+        catch
+        {
+            _doorbells.TryRemove(channel, out _);
+            throw;
+        }
+    }
 
     /// <summary>Renews, every third of a lease, the leases of the items this process took and the locks it holds.
     /// A lease found already ended is logged; a lost lock cancels its <see cref="LockLease.Lost"/> token.</summary>

@@ -72,18 +72,8 @@ internal static class Chunk
         {
             throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but 1 were given.", nameof(method));
         }
-        var parameter = parameters[0].ParameterType;
-        try
-        {
-            return new Calls(new RawJson(JsonSerializer.SerializeToUtf8Bytes(items, serializer.TypeInfo(parameter.MakeArrayType()))), items.Length,
-                OneArgumentEach: true);
-        }
-        catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
-        {
-            // Found again item by item, to name the type of the one that failed.
-            var failed = Array.Find(items, item => !CanSerialize(serializer, item, parameter));
-            throw JsonBrokerSerializer.CannotSerialize(Argument(method, parameters, 0), failed?.GetType() ?? parameter, e);
-        }
+        var json = SerializeArray(serializer, items, parameters[0].ParameterType, () => Argument(method, parameters, 0));
+        return new Calls(new RawJson(json), items.Length, OneArgumentEach: true);
     }
 
     /// <summary>Calls <paramref name="method"/> for each call of <paramref name="calls"/> (argument lists, or one
@@ -196,16 +186,23 @@ internal static class Chunk
             {
                 results[i] = target(args[i]);
             }
-            try
-            {
-                return new RawJson(JsonSerializer.SerializeToUtf8Bytes(results, (JsonTypeInfo<TResult[]>)serializer.TypeInfo(typeof(TResult[]))));
-            }
-            catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
-            {
-                var failed = Array.Find(results, value => !CanSerialize(serializer, value, typeof(TResult)));
-                throw JsonBrokerSerializer.CannotSerialize($"the result of {method.Name}", failed?.GetType() ?? typeof(TResult), e);
-            }
+            return new RawJson(SerializeArray(serializer, results, typeof(TResult), () => $"the result of {method.Name}"));
         };
+    }
+
+    /// <summary>Writes <paramref name="values"/> as one array of <paramref name="element"/>. When that fails, the values
+    /// are tried one by one, so that the error names <paramref name="what"/> and the type of the one that failed.</summary>
+    private static byte[] SerializeArray<T>(JsonBrokerSerializer serializer, T[] values, Type element, Func<string> what)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(values, serializer.TypeInfo(element.MakeArrayType()));
+        }
+        catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
+        {
+            var failed = Array.Find(values, value => !CanSerialize(serializer, value, element));
+            throw JsonBrokerSerializer.CannotSerialize(what(), failed?.GetType() ?? element, e);
+        }
     }
 
     private static bool CanSerialize<T>(JsonBrokerSerializer serializer, T value, Type type)

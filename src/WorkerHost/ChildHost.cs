@@ -9,6 +9,10 @@ internal static class ChildHost
 {
     public const string Flag = "--child";
 
+    /// <summary>The line a parent writes on the lifeline before it closes it on purpose, alive: the end of the
+    /// lifeline without it means the parent died.</summary>
+    public const string Released = "released";
+
     /// <summary>What a child exits with after SIGTERM, so that its parent reports -15.</summary>
     private const int TerminatedExitCode = 128 + Native.SIGTERM;
 
@@ -25,7 +29,7 @@ internal static class ChildHost
             return 2;
         }
         var spec = ProcessSpec.FromJson(line);
-        WatchLifeline(input, spec.Daemon);
+        WatchLifeline(input, spec.Daemon, RuntimeFiles.Of(spec.ParentPid));
         // The runtime's own SIGTERM handling exits without running shutdown handlers; Python's children run none
         // either, but ours give back what they hold on the broker (a pool task in flight, a lock) and terminate their
         // own daemon children first.
@@ -48,22 +52,31 @@ internal static class ChildHost
     private static void CloseBroker() => BrokerContext.DisposeDefaultAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
 
     /// <summary>The parent holds the other end of standard input; the kernel closes it when the parent ends, even by
-    /// SIGKILL. A daemon child then ends at once, as the .NET runtime cannot tie a child's life to its parent's.</summary>
-    private static void WatchLifeline(StreamReader input, bool daemon)
+    /// SIGKILL. A daemon child then ends at once, as the .NET runtime cannot tie a child's life to its parent's. The
+    /// runtime files of a parent that was killed are left behind: the child removes them, and its own before it
+    /// kills itself.</summary>
+    private static void WatchLifeline(StreamReader input, bool daemon, RuntimeFiles parentFiles)
     {
         var watcher = new Thread(() =>
         {
+            var released = false;
             try
             {
-                while (input.Read() >= 0)
+                while (input.ReadLine() is { } line)
                 {
+                    released |= line == Released;
                 }
             }
             catch (IOException)
             {
             }
+            if (!released)
+            {
+                parentFiles.Remove();
+            }
             if (daemon)
             {
+                RuntimeFiles.Of(Environment.ProcessId).Remove();
                 Native.Signal(Environment.ProcessId, Native.SIGKILL);
             }
         })

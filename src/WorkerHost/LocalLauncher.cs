@@ -51,25 +51,27 @@ public sealed class LocalLauncher : IProcessLauncher
         {
             throw new ProcessStartException($"{start.Name} could not start {host}: {e.Message}", e);
         }
-        var child = new ChildProcess(process, start.Daemon);
+        var child = new ChildProcess(process, start.Daemon, RuntimeFiles.Of(process.Id));
         s_running[process.Id] = child;
         process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => s_running.TryRemove(process.Id, out ChildProcess? _);
+        process.Exited += (_, _) => child.Reaped();
         if (process.HasExited)
         {
-            s_running.TryRemove(process.Id, out _);
+            child.Reaped();
         }
         try
         {
             process.StandardInput.WriteLine(start.Spec);
             process.StandardInput.Flush();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // The child ended before reading its spec; its exit code says so.
         }
         return child;
     }
+
+    internal static void Forget(int pid) => s_running.TryRemove(pid, out _);
 
     /// <summary>Python's exit handler: daemon children are terminated, the others are waited for.</summary>
     private static void EndChildrenAtExit()
@@ -105,9 +107,34 @@ public sealed class LocalLauncher : IProcessLauncher
 }
 
 /// <summary>A started child. .NET reaps it when it exits; this turns its status into Python's exit code.</summary>
-internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon) : IChildProcess
+internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon, RuntimeFiles files) : IChildProcess
 {
     private int? _exitCode;
+    private int _reaped;
+
+    /// <summary>Once the child is reaped: its lifeline closes at once rather than at the handle's disposal or a
+    /// collection, and the runtime files that a killed child could not remove go.</summary>
+    public void Reaped()
+    {
+        if (Interlocked.Exchange(ref _reaped, 1) == 1)
+        {
+            return;
+        }
+        LocalLauncher.Forget(Pid);
+        _exitCode ??= ExitCode;
+        try
+        {
+            process.StandardInput.Dispose();
+        }
+        catch (IOException)
+        {
+            // A write to a pipe whose reader ended; the descriptor is closed all the same.
+        }
+        if (_exitCode < 0)
+        {
+            files.Remove();
+        }
+    }
 
     public bool Daemon { get; } = daemon;
 
@@ -140,7 +167,18 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
     public void Dispose()
     {
         _exitCode ??= ExitCode;
-        process.StandardInput.Dispose();
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.StandardInput.WriteLine(ChildHost.Released);
+            }
+            process.StandardInput.Dispose();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The child is gone, or its lifeline was closed when it was reaped.
+        }
         process.Dispose();
     }
 }

@@ -22,8 +22,24 @@ public sealed class FaultTests
         await parent.JoinAsync(Patience);
 
         await Eventually.TrueAsync(() => Task.FromResult(!IsRunning(daemonPid)), "the daemon to end", TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => Task.FromResult(RuntimeFilesOf(parent.Pid!.Value).Concat(RuntimeFilesOf(daemonPid)).Count() == 0),
+            "the runtime files of the killed parent and of its daemon to go");
     }
 
+    [Fact]
+    public async Task A_killed_child_leaves_no_runtime_files_behind()
+    {
+        var child = new Process(Targets.WaitToBeKilled);
+        await child.StartAsync();
+        await Eventually.TrueAsync(() => Task.FromResult(RuntimeFilesOf(child.Pid!.Value).Count() == 3), "the child's runtime to make its files");
+        child.Kill();
+        await child.JoinAsync(Patience);
+        Assert.Equal(-9, child.ExitCode);
+        await Eventually.TrueAsync(() => Task.FromResult(RuntimeFilesOf(child.Pid!.Value).Count() == 0), "the killed child's runtime files to go");
+    }
+
+    /// <summary>As a Python program is written: the handles are neither closed nor disposed, and the launcher lets
+    /// go of each child's descriptors once it is reaped, not at a garbage collection.</summary>
     [Fact]
     public async Task Two_hundred_start_join_cycles_leave_no_zombie_and_no_descriptor()
     {
@@ -39,7 +55,7 @@ public sealed class FaultTests
 
         static async Task RunOnceAsync()
         {
-            await using var child = new Process(Targets.ExitWith, 0);
+            var child = new Process(Targets.ExitWith, 0);
             await child.StartAsync();
             await child.JoinAsync(Patience);
             Assert.Equal(0, child.ExitCode);
@@ -50,6 +66,10 @@ public sealed class FaultTests
         File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim()[0] != 'Z';
 
     private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+
+    /// <summary>The .NET runtime's diagnostics socket and debugger pipes of process <paramref name="pid"/>.</summary>
+    private static IEnumerable<string> RuntimeFilesOf(int pid) =>
+        Directory.EnumerateFiles(Path.GetTempPath(), $"clr-debug-pipe-{pid}-*").Concat(Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*"));
 
     private static List<int> ZombieChildren()
     {

@@ -32,6 +32,21 @@ public sealed class QueueFullException(string queue, int maxSize)
     public string Queue { get; } = queue;
 }
 
+/// <summary>Raised by <c>Put</c> for an item larger than the transport that holds the queue carries
+/// (<see cref="Queue{T}.MaxItemSize"/>); nothing was sent.</summary>
+public sealed class ItemTooLargeException(string queue, long size, long limit)
+    : BrokerException($"An item of {size:N0} bytes cannot be put on queue '{queue}': its transport carries items of at most {limit:N0} bytes.")
+{
+    /// <summary>The queue the item was for.</summary>
+    public string Queue { get; } = queue;
+
+    /// <summary>The item's size as serialized, in bytes.</summary>
+    public long Size { get; } = size;
+
+    /// <summary>The largest item the queue's transport carries, in bytes.</summary>
+    public long Limit { get; } = limit;
+}
+
 /// <summary>A value, queue item or process argument that cannot be turned into a message, or a message that cannot be
 /// read back as the expected type.</summary>
 public sealed class BrokerSerializationException(string message, Exception? innerException = null)

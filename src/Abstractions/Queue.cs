@@ -45,9 +45,23 @@ public class Queue<T> : BrokerHandle
     /// while the queue is full. Returns once the broker has accepted it.</summary>
     /// <exception cref="QueueFullException">The queue stayed full for the whole timeout.</exception>
     /// <exception cref="BrokerSerializationException">The item cannot be serialized.</exception>
+    /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var body = Broker.Serializer.Serialize(item, $"an item of queue '{Name}'");
+        if (body.Length > Backend.MaxItemSize)
+        {
+            throw new ItemTooLargeException(Name, body.Length, Backend.MaxItemSize);
+        }
+        await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The largest item, serialized, that the queue's transport carries, in bytes: 64 MiB on the local broker,
+    /// Redis and RabbitMQ.</summary>
+    public int MaxItemSize => Backend.MaxItemSize;
+
+    private async ValueTask PutBodyAsync(ReadOnlyMemory<byte> body, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         if (!await Backend.PutAsync(Name, body, Joinable, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false))
         {
@@ -112,6 +126,11 @@ public class Queue<T> : BrokerHandle
     /// dead letters.</summary>
     private async ValueTask<(bool Read, T Item)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
     {
+        if (delivery.Unreadable is { } problem)
+        {
+            await DeadLetterAsync(delivery, problem, cancellationToken).ConfigureAwait(false);
+            return (false, default!);
+        }
         try
         {
             return (true, Broker.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'"));
@@ -169,7 +188,9 @@ public class Queue<T> : BrokerHandle
 
     private async ValueTask DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken)
     {
-        await DeadLetters.PutAsync(new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow), null, cancellationToken).ConfigureAwait(false);
+        // Past the item limit: an item at the limit grows by a third as a dead letter, which the transports still carry.
+        var deadLetter = new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow);
+        await DeadLetters.PutBodyAsync(Broker.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
         if (Joinable)
         {
             await Backend.AckAsync(delivery, cancellationToken).ConfigureAwait(false);

@@ -146,6 +146,7 @@ internal sealed class FrameConnection : IAsyncDisposable
     private void ReadLoop(FrameHandler handler)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        var pooled = true;
         int start = 0, end = 0;
         try
         {
@@ -162,10 +163,17 @@ internal sealed class FrameConnection : IAsyncDisposable
                     {
                         if (4 + length > buffer.Length)
                         {
-                            var larger = ArrayPool<byte>.Shared.Rent((int)length + 4);
+                            // Grown as the frame's bytes come, not to the length it announces: a peer that announces a
+                            // large frame and sends nothing more holds no memory for it. A larger buffer is not
+                            // pooled, so that the collector takes it back once the connection ends.
+                            var size = (int)Math.Min(4L + length, Math.Max(2L * buffer.Length, end - start + (long)ReceiveBufferSize));
+                            var larger = GC.AllocateUninitializedArray<byte>(size);
                             buffer.AsSpan(start, end - start).CopyTo(larger);
-                            ArrayPool<byte>.Shared.Return(buffer);
-                            (buffer, end, start) = (larger, end - start, 0);
+                            if (pooled)
+                            {
+                                ArrayPool<byte>.Shared.Return(buffer);
+                            }
+                            (buffer, end, start, pooled) = (larger, end - start, 0, false);
                         }
                         break;
                     }
@@ -192,7 +200,10 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -57,6 +57,8 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
+    public int MaxItemSize => Wire.MaxItem;
+
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
         await CallAsync(Op.Declare, (queue, maxSize), static (ref w, s) =>

@@ -29,6 +29,8 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     private object Gate => broker.Gate;
 
+    public int MaxItemSize => Wire.MaxItem;
+
     public ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
         lock (Gate)

@@ -13,7 +13,11 @@ namespace Broker.Transport.Local;
 internal static class Wire
 {
     public const int HeaderSize = 9;
-    public const int MaxFrame = 64 * 1024 * 1024;
+    /// <summary>The largest item the local broker carries.</summary>
+    public const int MaxItem = 64 * 1024 * 1024;
+
+    /// <summary>The largest frame: room for an item at the limit as a dead letter, a third larger, and its header.</summary>
+    public const int MaxFrame = 2 * MaxItem;
 
     /// <summary>The id of a request that wants no response, and of a frame the broker pushes.</summary>
     public const int Unanswered = 0;

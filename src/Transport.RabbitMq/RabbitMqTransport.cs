@@ -14,24 +14,13 @@ namespace Broker.Transport.RabbitMq;
 /// enforces exactly (a quorum queue's lets one message too many in, and moves five times fewer messages on one node
 /// here); a redelivered item is counted by publishing it again with its count. A plain Put returns once
 /// the broker confirmed it, with many publishes in flight on one channel. A Get takes one message and never hoards:
-/// it asks with basic.get and, when the queue is empty, waits on a consumer that takes a single delivery.
-/// <para>AMQP shows a queue's waiting messages but not those delivered and unacknowledged, so a JoinableQueue keeps
-/// its unfinished count as deltas in a queue of its own: a Put publishes +1 with the item, and TaskDone publishes -1
-/// with the item's acknowledgement, each in one transaction, so a client that dies half-way commits neither. Join
-/// takes the queue's lock, sums every delta waiting, and leaves their sum as one message in their place.</para></summary>
-internal sealed class RabbitMqTransport : ITransport, IQueueBackend
+/// it asks with basic.get and, when the queue is empty, waits on a consumer that takes a single delivery. A
+/// JoinableQueue's unfinished count is in RabbitMqTransport.Counting.cs.</summary>
+internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>The most deltas one pass of <see cref="SumDeltasAsync"/> takes (a prefetch count is 16 bits).</summary>
-    private const int DeltasPerPass = 50_000;
-
-    /// <summary>A process sums a queue's deltas after this many of its own task-dones, so that a queue nobody joins
-    /// does not grow without end.</summary>
-    private const int SumEvery = 1_000;
-
-    private static readonly byte[] MinusOne = DeltaBody(-1);
     private static readonly Dictionary<string, object?> Classic = new() { ["x-queue-type"] = "classic" };
     // Properties of their own for each publish: a channel that tracks publisher confirmations writes the publish's
     // sequence number into the headers of the properties it is given, so properties shared by two publishes at once
@@ -50,7 +39,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private readonly ConnectionFactory _factory;
     private readonly ResiliencePipeline _retry;
     private readonly ConcurrentDictionary<string, int> _maxSizes = new();
-    private readonly ConcurrentDictionary<string, byte> _counted = new();
     private readonly Reopening<Session> _session;
     private int _disposed;
 
@@ -87,6 +75,12 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
+    /// <summary>Half of RabbitMQ's default <c>max_message_size</c> (128 MiB), so that an item at the limit still fits
+    /// as a dead letter. A server set to less refuses larger messages itself.</summary>
+    public const int MaxItem = 64 * 1024 * 1024;
+
+    public int MaxItemSize => MaxItem;
+
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
         var arguments = maxSize > 0
@@ -111,10 +105,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (joinable)
-        {
-            await EnsureCountedAsync(queue, cancellationToken).ConfigureAwait(false);
-        }
         return await UntilAsync(timeout, ct => joinable ? PutJoinableAsync(queue, body, ct) : PublishAsync(queue, body, ct), cancellationToken).ConfigureAwait(false);
     }
 
@@ -122,6 +112,10 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     {
         var taken = await RunAsync(async (session, ct) =>
         {
+            if (acknowledge)
+            {
+                await EnsureCountedAsync(session, queue, ct).ConfigureAwait(false);
+            }
             var channels = session.For(queue);
             var channel = await (acknowledge ? channels.Taker : channels.Reader).GetAsync(ct).ConfigureAwait(false);
             var recount = acknowledge && _maxSizes.GetValueOrDefault(queue) == 0;
@@ -130,7 +124,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
                 var taken = _prefetch > 1
                     ? await (await channels.PrefetcherAsync(acknowledge, channel, queue, _prefetch, ct).ConfigureAwait(false)).TakeAsync(timeout, ct).ConfigureAwait(false)
                     : await TakeAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
-                if (taken is { Redelivered: true } && recount)
+                if (taken is { Redelivered: true, Unreadable: null } && recount)
                 {
                     await RecountAsync(channels, queue, taken).ConfigureAwait(false);
                     continue;
@@ -168,10 +162,11 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     public async ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await EnsureCountedAsync(queue, cancellationToken).ConfigureAwait(false);
         return await UntilAsync(timeout, ct => RunAsync(async (session, ct) =>
-            await ExclusivelyAsync(session, queue, wait: true, () => SumDeltasAsync(session, queue, ct), ct).ConfigureAwait(false) is (true, 0),
-            ct), cancellationToken).ConfigureAwait(false);
+        {
+            await EnsureCountedAsync(session, queue, ct).ConfigureAwait(false);
+            return await ExclusivelyAsync(session, queue, wait: true, () => SumDeltasAsync(session, queue, ct), ct).ConfigureAwait(false) is (true, 0);
+        }, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the connection. RabbitMQ returns at once every item this process took and did not finish.</summary>
@@ -213,6 +208,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         var maxSize = _maxSizes.GetValueOrDefault(queue);
         return await RunAsync(async (session, ct) =>
         {
+            await EnsureCountedAsync(session, queue, ct).ConfigureAwait(false);
             if (maxSize == 0)
             {
                 return await CommitPutAsync(session, queue, body, ct).ConfigureAwait(false);
@@ -242,7 +238,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         // The delta goes first: the count never lags behind an item that someone could already take.
         await InTransactionAsync(channels, channel, async () =>
         {
-            await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent(),
+            await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Transient(),
                 DeltaBody(bodies.Count), CancellationToken.None).ConfigureAwait(false);
             foreach (var body in bodies)
             {
@@ -262,25 +258,38 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
             throw new InvalidOperationException($"An item of queue '{delivery.Queue}' was acknowledged twice.");
         }
         var item = delivery.Taken;
-        if (item.Joinable)
-        {
-            await EnsureCountedAsync(delivery.Queue, cancellationToken).ConfigureAwait(false);
-        }
         if (!acknowledgeItem)
         {
             // A plain Get of a JoinableQueue's item finishes it. It is acknowledged already: should this process die
-            // before the -1 is confirmed, Join waits for ever rather than return while something is unfinished.
+            // before the -1 is confirmed, Join waits for ever rather than return while something is unfinished. On a
+            // session other than the one it came on, the count was made again after the node restarted, from the
+            // items then waiting: this item among them if its acknowledgement was lost, so its -1 is not due.
             await RunAsync(async (session, ct) =>
             {
+                if (session.For(delivery.Queue) != delivery.Channels)
+                {
+                    return false;
+                }
+                await EnsureCountedAsync(session, delivery.Queue, ct).ConfigureAwait(false);
                 var publisher = await session.Publisher.GetAsync(ct).ConfigureAwait(false);
-                await publisher.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: true, Persistent(), MinusOne, ct).ConfigureAwait(false);
+                await publisher.BasicPublishAsync("", CounterQueue(delivery.Queue), mandatory: true, Transient(), MinusOne, ct).ConfigureAwait(false);
                 return true;
             }, cancellationToken).ConfigureAwait(false);
             return;
         }
         var channels = delivery.Channels;
         var acks = LazyInitializer.EnsureInitialized(ref channels.Acks, () => new(batch => AcknowledgeAsync(channels, batch), 256));
-        if (!await acks.CommitAsync(delivery, cancellationToken).ConfigureAwait(false))
+        bool acknowledged;
+        try
+        {
+            acknowledged = await acks.CommitAsync(delivery, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationInterruptedException e)
+        {
+            // Not a lost connection, which gives the item back: the broker refused the acknowledgement itself.
+            throw new BrokerException($"RabbitMQ at {_url.Display} refused to mark an item of queue '{delivery.Queue}' done: {e.ShutdownReason?.ReplyText ?? e.Message}", e);
+        }
+        if (!acknowledged)
         {
             return;
         }
@@ -297,15 +306,20 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private static Task RecountAsync(QueueChannels channels, string queue, Taken taken) =>
         InTransactionAsync(channels, taken.Channel, async () =>
         {
-            var headers = new Dictionary<string, object?> { [Taken.DeliveriesHeader] = taken.Attempt - 1 };
-            if (taken.Joinable)
-            {
-                headers[Taken.JoinableHeader] = true;
-            }
-            await taken.Channel.BasicPublishAsync("", queue, mandatory: false, new BasicProperties { Persistent = true, Headers = headers },
-                taken.Body, CancellationToken.None).ConfigureAwait(false);
+            await taken.Channel.BasicPublishAsync("", queue, mandatory: false, Republished(taken), taken.Body, CancellationToken.None).ConfigureAwait(false);
             await taken.Channel.BasicAckAsync(taken.Tag, multiple: false, CancellationToken.None).ConfigureAwait(false);
         }, CancellationToken.None);
+
+    /// <summary>The properties of a new copy of <paramref name="taken"/> that counts every delivery of the item so far.</summary>
+    private static BasicProperties Republished(Taken taken)
+    {
+        var headers = new Dictionary<string, object?> { [Taken.DeliveriesHeader] = taken.Attempt - 1 };
+        if (taken.Joinable)
+        {
+            headers[Taken.JoinableHeader] = true;
+        }
+        return new BasicProperties { Persistent = true, Headers = headers };
+    }
 
     private static async Task GiveBackAsync(QueueChannels channels, Taken late, bool transactional)
     {
@@ -348,7 +362,7 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
                 {
                     if (group.Count(delivery => delivery.Taken.Joinable) is var joinable and > 0)
                     {
-                        await channel.BasicPublishAsync("", CounterQueue(group.First().Queue), mandatory: false, Persistent(),
+                        await channel.BasicPublishAsync("", CounterQueue(group.First().Queue), mandatory: false, Transient(),
                             DeltaBody(-joinable), CancellationToken.None).ConfigureAwait(false);
                     }
                     foreach (var delivery in group)
@@ -400,122 +414,6 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
         {
             channels.Transaction.Release();
         }
-    }
-
-    /// <summary>Sums the deltas of a queue's unfinished count: the number of items put and not yet done at the moment
-    /// the deltas were counted. Only the holder of the queue's lock takes deltas, so the deltas waiting then are
-    /// exactly those committed before; their sum replaces them in the same transaction, on one queue, so the total is
-    /// kept even if the broker stops half-way.</summary>
-    private static async Task<long> SumDeltasAsync(Session session, string queue, CancellationToken cancellationToken)
-    {
-        await using var channel = await session.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await channel.TxSelectAsync(cancellationToken).ConfigureAwait(false);
-        while (true)
-        {
-            var waiting = (await channel.QueueDeclarePassiveAsync(CounterQueue(queue), cancellationToken).ConfigureAwait(false)).MessageCount;
-            if (waiting == 0)
-            {
-                return 0;
-            }
-            var take = (int)Math.Min(waiting, DeltasPerPass);
-            await channel.BasicQosAsync(0, (ushort)take, global: false, cancellationToken).ConfigureAwait(false);
-            var deltas = new DeltaSum(channel, queue, take);
-            var tag = await channel.BasicConsumeAsync(CounterQueue(queue), autoAck: false, deltas, cancellationToken).ConfigureAwait(false);
-            var (sum, lastTag) = await deltas.Summed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await channel.BasicCancelAsync(tag, noWait: false, CancellationToken.None).ConfigureAwait(false);
-            if (sum != 0)
-            {
-                await channel.BasicPublishAsync("", CounterQueue(queue), mandatory: false, Persistent(),
-                    DeltaBody(sum), CancellationToken.None).ConfigureAwait(false);
-            }
-            await channel.BasicAckAsync(lastTag, multiple: true, CancellationToken.None).ConfigureAwait(false);
-            await channel.TxCommitAsync(CancellationToken.None).ConfigureAwait(false);
-            if (take == waiting)
-            {
-                return sum;
-            }
-        }
-    }
-
-    private async Task SumInBackgroundAsync(string queue)
-    {
-        try
-        {
-            await RunAsync((session, ct) => ExclusivelyAsync(session, queue, wait: false, () => SumDeltasAsync(session, queue, ct), ct),
-                CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is BrokerException or ObjectDisposedException)
-        {
-            _logger.LogDebug(e, "The unfinished count of queue {Queue} was not summed; the next Join or sum will.", queue);
-        }
-    }
-
-    /// <summary>Runs <paramref name="action"/> holding the queue's lock: an exclusive queue, which RabbitMQ deletes when
-    /// its holder's connection drops, so a dead holder never keeps it. Without <paramref name="wait"/>, a lock held
-    /// elsewhere returns <c>Held: false</c> at once.</summary>
-    private static async Task<(bool Held, T Result)> ExclusivelyAsync<T>(Session session, string queue, bool wait, Func<Task<T>> action, CancellationToken cancellationToken)
-    {
-        // An exclusive queue excludes other connections only: processes take turns on it, this process's callers here.
-        var local = session.For(queue).Exclusive;
-        if (!await local.WaitAsync(wait ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
-        {
-            return (false, default!);
-        }
-        try
-        {
-            var pause = FirstPause;
-            while (true)
-            {
-                var gate = await session.Connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await gate.QueueDeclareAsync(LockQueue(queue), durable: false, exclusive: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationInterruptedException e) when (ReplyCode(e) == 405)
-                {
-                    gate.Dispose();
-                    if (!wait)
-                    {
-                        return (false, default!);
-                    }
-                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-                    pause = Next(pause);
-                    continue;
-                }
-                try
-                {
-                    return (true, await action().ConfigureAwait(false));
-                }
-                finally
-                {
-                    if (gate.IsOpen)
-                    {
-                        await gate.QueueDeleteAsync(LockQueue(queue), ifUnused: false, ifEmpty: false, cancellationToken: CancellationToken.None).ConfigureAwait(false);
-                    }
-                    gate.Dispose();
-                }
-            }
-        }
-        finally
-        {
-            local.Release();
-        }
-    }
-
-    /// <summary>Declares the queue of a JoinableQueue's deltas, once per process.</summary>
-    private async Task EnsureCountedAsync(string queue, CancellationToken cancellationToken)
-    {
-        if (_counted.ContainsKey(queue))
-        {
-            return;
-        }
-        await RunAsync(async (session, ct) =>
-        {
-            var admin = await session.Admin.GetAsync(ct).ConfigureAwait(false);
-            await admin.QueueDeclareAsync(CounterQueue(queue), durable: true, exclusive: false, autoDelete: false, Classic, cancellationToken: ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
-        _counted.TryAdd(queue, 0);
     }
 
     /// <summary>Takes one message: basic.get, and when the queue is empty a consumer of one delivery until
@@ -605,20 +503,20 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
     private async Task<T> RunAsync<T>(Func<Session, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed == 1, this);
-        if (_session.Current is { IsOpen: true } connected)
-        {
-            // The common case runs without the retry pipeline's cost; a connection fault falls through to it.
-            try
-            {
-                return await operation(connected, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (IsConnectionFault(e))
-            {
-                _logger.LogWarning("RabbitMQ at {Url} failed ({Reason}); retrying", _url.Display, e.Message);
-            }
-        }
         try
         {
+            if (_session.Current is { IsOpen: true } connected)
+            {
+                // The common case runs without the retry pipeline's cost; a connection fault falls through to it.
+                try
+                {
+                    return await operation(connected, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionFault(e))
+                {
+                    _logger.LogWarning("RabbitMQ at {Url} failed ({Reason}); retrying", _url.Display, e.Message);
+                }
+            }
             return await _retry.ExecuteAsync(async ct => await operation(await _session.GetAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
         }
@@ -646,17 +544,11 @@ internal sealed class RabbitMqTransport : ITransport, IQueueBackend
 
     private static int ReplyCode(OperationInterruptedException e) => e.ShutdownReason?.ReplyCode ?? 0;
 
-    internal static string CounterQueue(string queue) => "broker.unfinished." + queue;
-
-    /// <summary>A message of the counter queue: a change of the unfinished count, as text.</summary>
-    private static byte[] DeltaBody(long delta) => Encoding.ASCII.GetBytes(delta.ToString(CultureInfo.InvariantCulture));
-
-    private static string LockQueue(string queue) => "broker.lock." + queue;
 }
 
 /// <summary>An item taken from a RabbitMQ queue, with the channel that must acknowledge it.</summary>
 internal sealed class RabbitMqDelivery(string queue, Taken taken, QueueChannels channels)
-    : Delivery(queue, taken.Body, taken.Attempt)
+    : Delivery(queue, taken.Body, taken.Attempt, taken.Unreadable)
 {
     public int Finished;
 

@@ -108,4 +108,8 @@ internal sealed class QueueChannels(IConnection connection)
 
     /// <summary>Joinable items this process finished on the queue, to sum the deltas now and then.</summary>
     public int Finished;
+
+    /// <summary>Done once this session has seen the queue's unfinished count complete on the node (see
+    /// RabbitMqTransport.EnsureCountedAsync).</summary>
+    public Task? Counted;
 }

@@ -33,9 +33,10 @@ internal static class RedisScripts
     /// most items to take. First puts back, at the head, the items whose lease ended (their consumer died). Rings only
     /// when a full queue gets room, as only a putter that found it full waits (see <see cref="Put"/>), or when items
     /// put back are left for others. Returns nil, or {delivery id, body, attempt} for each item taken, oldest first;
-    /// the id is 0 for an item taken without acknowledgement. A taken item is kept as a NUL byte, the number of
-    /// deliveries so far, then the body (an item's JSON never starts with NUL), so that an item put back says how
-    /// often it was delivered.</summary>
+    /// the id is 0 for an item taken without acknowledgement. A taken item is kept in an envelope, the four bytes
+    /// <c>\0BKR</c>, the number of deliveries so far, then the body, so that an item put back says how often it was
+    /// delivered. Anything else in the list is an item as it is, whatever its bytes: a script that fails half-way is
+    /// not undone, so this one never fails on what it reads, and only a deliberate forgery looks like an envelope.</summary>
     public const string Get = Now + """
         local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
         for i = #expired, 1, -1 do
@@ -51,14 +52,14 @@ internal static class RedisScripts
           if not body then break end
           count = count + 1
           local attempt = 1
-          if string.byte(body, 1) == 0 then
-            attempt = string.byte(body, 2) + 1
-            body = string.sub(body, 3)
+          if #body > 5 and string.sub(body, 1, 4) == '\0BKR' then
+            attempt = string.byte(body, 5) + 1
+            body = string.sub(body, 6)
           end
           local id = 0
           if ARGV[1] == '1' then
             id = redis.call('INCR', KEYS[5])
-            redis.call('HSET', KEYS[2], id, string.char(0, math.min(attempt, 255)) .. body)
+            redis.call('HSET', KEYS[2], id, '\0BKR' .. string.char(math.min(attempt, 255)) .. body)
             redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
           end
           table.insert(taken, id)
@@ -70,13 +71,17 @@ internal static class RedisScripts
         if #expired > 0 and left > 0 then redis.call('PUBLISH', ARGV[3], 'put') end
         local max = tonumber(redis.call('HGET', KEYS[6], 'maxsize') or '0')
         if max > 0 and left < max and left + count >= max then redis.call('PUBLISH', ARGV[3], 'room') end
-        if ARGV[1] ~= '1' and redis.call('DECRBY', KEYS[4], count) <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
+        if ARGV[1] ~= '1' then
+          local left = redis.call('DECRBY', KEYS[4], count)
+          if left < 0 then redis.call('SET', KEYS[4], 0) end
+          if left <= 0 then redis.call('PUBLISH', ARGV[3], 'done') end
+        end
         return taken
         """;
 
     /// <summary>KEYS: taken, leases, unfinished. ARGV: channel, then delivery ids. Returns, for each id, the
     /// unfinished count left, or -1 if the item's lease had ended and it went back to the queue (another consumer has
-    /// it now).</summary>
+    /// it now). The count stops at zero: an item that something else wrote into the list was never counted.</summary>
     public const string Ack = """
         local results = {}
         local left
@@ -86,6 +91,10 @@ internal static class RedisScripts
           else
             redis.call('HDEL', KEYS[1], ARGV[i])
             left = redis.call('DECR', KEYS[3])
+            if left < 0 then
+              redis.call('SET', KEYS[3], 0)
+              left = 0
+            end
             results[i - 1] = left
           end
         end

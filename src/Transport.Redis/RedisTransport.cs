@@ -35,7 +35,8 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         _options = RedisOptions.From(url);
         _logger = logger;
         var configuration = Configure(url);
-        _retry = ConnectionRetry.Create(e => e is RedisConnectionException or RedisTimeoutException, logger, $"Redis at {url.Display}", retries: 6);
+        // The budget, not the count, ends the tries: see RedisOptions.Retry.
+        _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1);
         _connection = new(() => ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
     }
@@ -49,6 +50,12 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     public IValueBackend Values => this;
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
+
+    /// <summary>Well under Redis's own limit of 512 MB a string, and small enough that a script moving a few such items
+    /// does not stall the server for others.</summary>
+    public const int MaxItem = 64 * 1024 * 1024;
+
+    public int MaxItemSize => MaxItem;
 
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
@@ -269,7 +276,11 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     /// is not missed.</summary>
     private async ValueTask<bool> WaitAsync(string channel, TimeSpan timeout, Func<CancellationToken, Task<bool>> attempt, CancellationToken cancellationToken)
     {
-        if (await attempt(cancellationToken).ConfigureAwait(false))
+        // The call's timeout also bounds the retries of a lost connection: the attempts run against it.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var deadline = timeout == Timeout.InfiniteTimeSpan || timeout == TimeSpan.Zero ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline?.CancelAfter(timeout);
+        if (await attempt(deadline?.Token ?? cancellationToken).ConfigureAwait(false))
         {
             return true;
         }
@@ -278,13 +289,19 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
             return false;
         }
         var doorbell = await DoorbellAsync(channel).ConfigureAwait(false);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var rung = doorbell.Next;
-            if (await attempt(cancellationToken).ConfigureAwait(false))
+            try
             {
-                return true;
+                if (await attempt(deadline?.Token ?? cancellationToken).ConfigureAwait(false))
+                {
+                    return true;
+                }
+            }
+            catch (BrokerUnavailableException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
             }
             var remaining = timeout == Timeout.InfiniteTimeSpan ? _options.Poll : timeout - clock.Elapsed;
             if (remaining <= TimeSpan.Zero)
@@ -373,21 +390,82 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
     private async Task<RedisResult> EvaluateAsync(string script, RedisKey[] keys, RedisValue[] values, CancellationToken cancellationToken) =>
         await RunAsync(static (db, s) => db.ScriptEvaluateAsync(s.script, s.keys, s.values), (script, keys, values), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Runs one command with retries on connection faults (backoff with jitter, bounded, each logged).</summary>
+    /// <summary>Runs one command. A connection fault is retried (backoff with jitter, each try logged) for the retry
+    /// budget at most, or until <paramref name="cancellationToken"/> fires, and then raises
+    /// <see cref="BrokerUnavailableException"/>. Anything else the server says fails at once as a <see cref="BrokerException"/>.</summary>
     private async Task<TResult> RunAsync<TState, TResult>(Func<IDatabase, TState, Task<TResult>> command, TState state, CancellationToken cancellationToken)
     {
+        Exception? fault = null;
+        if (_connection.Value is { IsCompletedSuccessfully: true } connected)
+        {
+            try
+            {
+                // The first try runs whatever the token says, so that a Get with a timeout of zero still takes an item.
+                return await command(connected.Result.GetDatabase(), state).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsConnectionFault(e))
+            {
+                fault = e;
+            }
+            catch (Exception e)
+            {
+                throw Refused(e);
+            }
+        }
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(_options.Retry);
         try
         {
-            return await _retry.ExecuteAsync(static async (s, _) =>
+            return await _retry.ExecuteAsync(static async (s, ct) =>
             {
-                var connection = await s.transport._connection.Value.ConfigureAwait(false);
+                var connection = await s.transport._connection.Value.WaitAsync(ct).ConfigureAwait(false);
                 return await s.command(connection.GetDatabase(), s.state).ConfigureAwait(false);
-            }, (transport: this, command, state), cancellationToken).ConfigureAwait(false);
+            }, (transport: this, command, state), budget.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (IsConnectionFault(e))
         {
-            throw new BrokerUnavailableException($"Redis at {_url.Display} did not answer: {BrokerUrl.Redact(e.Message)}", e);
+            throw Unavailable(e);
         }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(fault);
+        }
+        catch (OperationCanceledException) when (fault is not null || !_connection.Value.IsCompletedSuccessfully)
+        {
+            // The call's own timeout (its token) ended the tries: the server still did not answer.
+            throw Unavailable(fault);
+        }
+        catch (Exception e)
+        {
+            throw Refused(e);
+        }
+    }
+
+    private BrokerUnavailableException Unavailable(Exception? fault) =>
+        new($"Redis at {_url.Display} did not answer: {BrokerUrl.Redact(fault?.Message ?? "no connection")}", fault);
+
+    /// <summary>What the server refused, as Broker's exception: a client type never reaches a caller.</summary>
+    private Exception Refused(Exception e) => e switch
+    {
+        _ when IsAuthenticationFailure(e) => new BrokerException($"Redis at {_url.Display} refused the credentials: {BrokerUrl.Redact(e.Message)}", e),
+        RedisException => new BrokerException($"Redis at {_url.Display} refused: {BrokerUrl.Redact(e.Message)}", e),
+        _ => e,
+    };
+
+    /// <summary>A fault of the connection, worth another try: not refused credentials, which would fail the same way again.</summary>
+    private static bool IsConnectionFault(Exception e) => e is RedisConnectionException or RedisTimeoutException && !IsAuthenticationFailure(e);
+
+    private static bool IsAuthenticationFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }
+                || e.Message.Contains("NOAUTH", StringComparison.Ordinal) || e.Message.Contains("WRONGPASS", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)

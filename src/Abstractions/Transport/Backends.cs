@@ -4,6 +4,11 @@ namespace Broker.Transport;
 /// and <see cref="TimeSpan.Zero"/> not to wait.</summary>
 public interface IQueueBackend
 {
+    /// <summary>The largest item, in bytes, that this transport carries whole. <see cref="Queue{T}.PutAsync"/> refuses a
+    /// larger one before it reaches the transport; a transport still accepts bodies of up to twice this size, so that an
+    /// item at the limit fits its dead letter.</summary>
+    int MaxItemSize { get; }
+
     /// <summary>Creates the queue if it does not exist. <paramref name="maxSize"/> 0 means unbounded.</summary>
     /// <exception cref="BrokerException">The queue exists with another maxsize.</exception>
     ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken);
@@ -36,7 +41,13 @@ public interface IQueueBackend
 }
 
 /// <summary>An item taken from a queue. A transport subclasses it to carry what its acknowledgement needs.</summary>
-public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1)
+/// <param name="queue">The queue it was taken from.</param>
+/// <param name="body">The item's bytes, as they were stored.</param>
+/// <param name="attempt">How many times it has been delivered, this time included.</param>
+/// <param name="unreadable">Why the transport could not read what came with the item (a header, an envelope), or
+/// <c>null</c>: the queue then sends it to its dead letters with <paramref name="body"/> as it came, and it counts as
+/// done. A transport never throws for what it took.</param>
+public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1, string? unreadable = null)
 {
     public string Queue { get; } = queue;
 
@@ -46,6 +57,9 @@ public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1)
     /// <summary>How many times the item has been delivered, this time included: more than 1 when a consumer that took
     /// it ended before acknowledging it.</summary>
     public int Attempt { get; } = attempt;
+
+    /// <summary>Why what came with the item could not be read, or <c>null</c>.</summary>
+    public string? Unreadable { get; } = unreadable;
 }
 
 /// <summary>Mutual-exclusion locks with owners and fencing tokens.</summary>

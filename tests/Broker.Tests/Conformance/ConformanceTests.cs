@@ -5,7 +5,7 @@ using Broker;
 
 /// <summary>What every transport that keeps queues keeps, written once against the public API (DESIGN.md). Each
 /// transport runs it through a subclass that says how to reach its broker.</summary>
-public abstract class QueueConformanceTests : IAsyncLifetime
+public abstract partial class QueueConformanceTests : IAsyncLifetime
 {
     protected static readonly TimeSpan Short = TimeSpan.FromMilliseconds(200);
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
@@ -72,6 +72,28 @@ public abstract class QueueConformanceTests : IAsyncLifetime
         await numbers.PutAsync(7);
         Assert.Equal(7, await numbers.GetAsync(Short));
         Assert.Contains("cannot be read as System.Int32", (await numbers.DeadLetters.GetAsync(Short)).Reason);
+    }
+
+    [Fact]
+    public async Task An_item_over_the_limit_fails_at_Put_naming_queue_size_and_limit_and_one_of_16_MB_arrives_whole()
+    {
+        var queue = new JoinableQueue<string>(broker: Broker);
+        var error = await Assert.ThrowsAsync<ItemTooLargeException>(() => queue.PutAsync(new string('x', queue.MaxItemSize)).AsTask());
+        Assert.Equal((queue.Name, queue.MaxItemSize + 2L, (long)queue.MaxItemSize), (error.Queue, error.Size, error.Limit));
+        Assert.Contains($"'{queue.Name}'", error.Message);
+        Assert.Equal(0, await queue.CountAsync());
+
+        var item = string.Create(16_000_000, 0, static (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (char)('a' + i % 26);
+            }
+        });
+        await queue.PutAsync(item);
+        Assert.Equal(item, await queue.GetAsync(Patience));
+        await queue.TaskDoneAsync();
+        Assert.True(await queue.JoinAsync(Patience));
     }
 
     [Fact]

@@ -38,6 +38,59 @@ public sealed class LocalSocketConformanceTests : ConformanceTests
         await held.ReleaseAsync();
     }
 
+    /// <summary>Frames a broken or hostile client could send (random lengths, operations and arguments, frames cut
+    /// short, lengths past the limit) close that client's connection or fail its request; the broker goes on serving
+    /// every other client, and nothing of theirs is lost.</summary>
+    [Fact]
+    public async Task Malformed_frames_from_one_client_never_disturb_another()
+    {
+        var random = new Random(20261202);
+        var socketPath = new Uri((await _host!.ShareAsync(CancellationToken.None)).Replace("local://", "file://")).LocalPath;
+        var queue = new JoinableQueue<int>(broker: Broker);
+        var sent = 0;
+        for (var connection = 0; connection < 300; connection++)
+        {
+            await queue.PutAsync(sent++);
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+            for (var frame = 0; frame < 5; frame++)
+            {
+                try
+                {
+                    await socket.SendAsync(Frame(random));
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    break; // the broker closed this connection
+                }
+            }
+        }
+        for (var i = 0; i < sent; i++)
+        {
+            Assert.Equal(i, await queue.GetAsync(Patience));
+            await queue.TaskDoneAsync();
+        }
+        Assert.True(await queue.JoinAsync(Patience));
+
+        static byte[] Frame(Random random)
+        {
+            var arguments = new byte[random.Next(0, 48)];
+            random.NextBytes(arguments);
+            var length = random.Next(4) switch
+            {
+                0 => (uint)random.Next(),                       // anything, past the limit included
+                1 => (uint)(5 + arguments.Length + 16),         // longer than what follows: cut short
+                _ => (uint)(5 + arguments.Length),              // a whole frame of random content
+            };
+            var frame = new byte[9 + arguments.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame, length);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), random.Next());
+            frame[8] = (byte)random.Next(0, 14);
+            arguments.CopyTo(frame, 9);
+            return frame;
+        }
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

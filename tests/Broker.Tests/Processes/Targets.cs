@@ -57,6 +57,23 @@ public static class Targets
         }
     }
 
+    /// <summary>Puts an item one byte over the queue's limit, then one at the limit, and reports each outcome.</summary>
+    public static void PutTooLarge(Queue<string> queue, Queue<string> outcomes)
+    {
+        // A string's JSON is its characters and two quotes.
+        try
+        {
+            queue.Put(new string('x', queue.MaxItemSize - 1));
+            outcomes.Put("put");
+        }
+        catch (ItemTooLargeException e)
+        {
+            outcomes.Put($"{e.Queue} {e.Size} {e.Limit}");
+        }
+        queue.Put(new string('y', queue.MaxItemSize - 2));
+        outcomes.Put("put");
+    }
+
     public static void Echo(Queue<string> inbox, Queue<string> outbox)
     {
         var item = inbox.Get(timeout: TimeSpan.FromSeconds(30));

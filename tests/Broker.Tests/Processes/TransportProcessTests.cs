@@ -37,6 +37,20 @@ public abstract class TransportProcessTests : TransportTests
     }
 
     [Fact]
+    public async Task An_item_over_the_limit_fails_at_a_childs_Put_and_one_at_the_limit_arrives_whole()
+    {
+        var queue = new Queue<string>(broker: Broker);
+        var outcomes = new Queue<string>(broker: Broker);
+        await using var child = new Process(Targets.PutTooLarge, queue, outcomes) { Broker = Broker };
+        await child.StartAsync();
+        Assert.Equal($"{queue.Name} {queue.MaxItemSize + 1} {queue.MaxItemSize}", await outcomes.GetAsync(Patience));
+        Assert.Equal("put", await outcomes.GetAsync(Patience));
+        Assert.Equal(queue.MaxItemSize - 2, (await queue.GetAsync(Patience)).Length);
+        await child.JoinAsync(Patience);
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    [Fact]
     public async Task A_consumer_killed_mid_task_loses_nothing_and_Join_returns()
     {
         var queue = new JoinableQueue<string>(broker: Broker);

@@ -2,9 +2,9 @@ namespace Broker.Tests.Servers;
 
 using Broker;
 
-/// <summary>RabbitMQ stopped and started again (rabbitmqctl stop_app, start_app: every connection dropped, queues
-/// recovered from disk) in the middle of a stream of joinable puts and gets. Every Put that returned was confirmed,
-/// so it must be delivered; items whose TaskDone was cut off are delivered again, and Join still returns.</summary>
+/// <summary>RabbitMQ stopped and started again in the middle of a stream of joinable puts and gets: every connection
+/// dropped, queues recovered from disk. Every Put that returned was confirmed, so it must be delivered; items whose
+/// TaskDone was cut off are delivered again, and Join still returns, exactly when every item is done.</summary>
 [Collection(RabbitMqProcessCollection.Name)]
 public sealed class RabbitMqRestartTests(RabbitMqServer rabbitMq)
 {
@@ -17,6 +17,22 @@ public sealed class RabbitMqRestartTests(RabbitMqServer rabbitMq)
             await RabbitMqServer.ControlAsync("stop_app");
             await Task.Delay(500);
             await RabbitMqServer.ControlAsync("start_app");
+        });
+    }
+
+    /// <summary>A crash, not a stop: the node's Erlang VM SIGKILLed. It keeps the messages it confirmed but can lose
+    /// the acknowledgements of the last moments, so items done just before come back and are done again, and Join must
+    /// count each once.</summary>
+    [Fact]
+    public async Task No_put_that_returned_is_lost_and_Join_returns_when_a_RabbitMQ_node_is_SIGKILLed()
+    {
+        await using var node = new RabbitMqNode();
+        await node.StartAsync();
+        await using var broker = BrokerContext.Connect(node.Url);
+        await FaultStream.LosesNothingAsync(broker, async () =>
+        {
+            await node.KillAsync();
+            await node.StartAsync();
         });
     }
 }

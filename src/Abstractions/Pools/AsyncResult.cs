@@ -3,26 +3,18 @@ using System.Runtime.CompilerServices;
 namespace Broker;
 
 /// <summary>The pending result of a pool task, Python's <c>AsyncResult</c>, and awaitable as a <see cref="Task{T}"/>.</summary>
+/// <remarks>As in Python, the callback runs before the result is ready: once <see cref="Get"/> or <see cref="Wait"/>
+/// returns, it has run. A callback that throws makes the result fail with its exception.</remarks>
 public sealed class AsyncResult<T>
 {
     private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action<T>? _callback;
+    private readonly Action<Exception>? _errorCallback;
 
     internal AsyncResult(Action<T>? callback, Action<Exception>? errorCallback)
     {
-        if (callback is not null || errorCallback is not null)
-        {
-            _completion.Task.ContinueWith(done =>
-            {
-                if (done.IsCompletedSuccessfully)
-                {
-                    callback?.Invoke(done.Result);
-                }
-                else
-                {
-                    errorCallback?.Invoke(done.Exception!.InnerException!);
-                }
-            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        _callback = callback;
+        _errorCallback = errorCallback;
     }
 
     public Task<T> Task => _completion.Task;
@@ -55,7 +47,31 @@ public sealed class AsyncResult<T>
     public bool Successful() =>
         Ready() ? _completion.Task.IsCompletedSuccessfully : throw new InvalidOperationException("The pool task has not finished.");
 
-    internal void Complete(T value) => _completion.TrySetResult(value);
+    internal void Complete(T value)
+    {
+        try
+        {
+            _callback?.Invoke(value);
+        }
+        catch (Exception e)
+        {
+            _completion.TrySetException(e);
+            return;
+        }
+        _completion.TrySetResult(value);
+    }
 
-    internal void Fail(Exception error) => _completion.TrySetException(error);
+    internal void Fail(Exception error)
+    {
+        try
+        {
+            _errorCallback?.Invoke(error);
+        }
+        catch (Exception e)
+        {
+            _completion.TrySetException(new AggregateException(error, e));
+            return;
+        }
+        _completion.TrySetException(error);
+    }
 }

@@ -42,6 +42,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private readonly int _maxTaskAttempts;
     private long _lastId;
     private State _state;
+    private volatile bool _disposed;
+    private int _feeds;
 
     /// <param name="processes">Worker processes; <see cref="Environment.ProcessorCount"/> by default.</param>
     /// <param name="initializer">A static method each worker runs once before its first task.</param>
@@ -198,19 +200,73 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     public List<TResult> Starmap<TResult>(Delegate func, IEnumerable<object?[]> argumentLists, int? chunksize = null) =>
         StarmapAsync<TResult>(func, argumentLists, chunksize).Get();
 
-    /// <summary>Python's <c>imap</c>: results in the items' order, each as soon as it and those before it are in.</summary>
+    /// <summary>Python's <c>imap</c>: results in the items' order, each as soon as it and those before it are in.
+    /// <paramref name="items"/> is read as the results are: at most two chunks a worker are out at once, so a long or
+    /// endless source is fine. A source that throws ends the results where it threw, after those of the items before.
+    /// A pool closed meanwhile still runs what an Imap begun before reads; <see cref="Join"/> waits for it until its
+    /// results are read to the end or the enumeration is disposed.</summary>
     public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
     {
-        var chunks = SubmitChunks(func, items, chunksize);
-        return chunks.SelectMany(chunk => chunk.Get());
+        var feed = new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize);
+        return Ordered(feed);
+
+        static IEnumerable<TResult> Ordered(ImapFeed<TArg, TResult> feed)
+        {
+            using (feed)
+            {
+                var inFlight = new System.Collections.Generic.Queue<AsyncResult<List<TResult>>>();
+                while (true)
+                {
+                    while (inFlight.Count < feed.Window && feed.SubmitNext(whenDone: null) is { } next)
+                    {
+                        inFlight.Enqueue(next);
+                    }
+                    if (!inFlight.TryDequeue(out var oldest))
+                    {
+                        break;
+                    }
+                    foreach (var result in oldest.Get())
+                    {
+                        yield return result;
+                    }
+                }
+                feed.ThrowIfSourceFailed();
+            }
+        }
     }
 
-    /// <summary>Python's <c>imap_unordered</c>: results as they come.</summary>
+    /// <summary>Python's <c>imap_unordered</c>: results as they come, the source read as they are (see <see cref="Imap"/>).</summary>
     public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
     {
-        var finished = new BlockingCollection<AsyncResult<List<TResult>>>();
-        var count = SubmitChunks(func, items, chunksize, finished.Add).Count;
-        return Enumerable.Range(0, count).SelectMany(_ => finished.Take().Get());
+        var feed = new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize);
+        return Unordered(feed);
+
+        static IEnumerable<TResult> Unordered(ImapFeed<TArg, TResult> feed)
+        {
+            using (feed)
+            {
+                using var finished = new BlockingCollection<AsyncResult<List<TResult>>>();
+                var inFlight = 0;
+                while (true)
+                {
+                    while (inFlight < feed.Window && feed.SubmitNext(finished.Add) is not null)
+                    {
+                        inFlight++;
+                    }
+                    if (inFlight == 0)
+                    {
+                        break;
+                    }
+                    var done = finished.Take();
+                    inFlight--;
+                    foreach (var result in done.Get())
+                    {
+                        yield return result;
+                    }
+                }
+                feed.ThrowIfSourceFailed();
+            }
+        }
     }
 
     /// <summary>No more tasks; Python's <c>close</c>. Workers end once the queued tasks are done (<see cref="Join"/>).</summary>
@@ -225,7 +281,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Waits for every task, then for the workers to end; Python's <c>join</c>, after <see cref="Close"/>.</summary>
+    /// <summary>Waits for every task, then for the workers to end; Python's <c>join</c>, after <see cref="Close"/> or
+    /// <see cref="Terminate"/>. After disposal (the end of a <c>using</c>, which terminated the pool) it returns at once.</summary>
     /// <exception cref="InvalidOperationException">The pool is still running.</exception>
     public async ValueTask JoinAsync(CancellationToken cancellationToken = default)
     {
@@ -233,6 +290,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         lock (_gate)
         {
             state = _state;
+        }
+        if (_disposed)
+        {
+            return;
         }
         if (state == State.Running)
         {
@@ -302,6 +363,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
         Terminate();
         _collecting.GetAwaiter().GetResult();
         foreach (var worker in Workers())
@@ -310,6 +375,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         _stopSupervising.Dispose();
         _stopCollecting.Dispose();
+        _disposed = true;
     }
 
     private bool IsRunning
@@ -333,20 +399,80 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
     }
 
-    private List<AsyncResult<List<TResult>>> SubmitChunks<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize,
-        Action<AsyncResult<List<TResult>>>? whenDone = null)
+    /// <summary>The source of an Imap, read a chunk at a time as its results are read.</summary>
+    private sealed class ImapFeed<TArg, TResult> : IDisposable
     {
-        var method = func.Method;
-        return Chunks(method, items, chunksize, Chunk.WriteItems).Select(chunk =>
+        private readonly Pool _pool;
+        private readonly MethodInfo _method;
+        private readonly IEnumerator<TArg[]> _chunks;
+        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _sourceFailure;
+        private int _ended;
+
+        public ImapFeed(Pool pool, MethodInfo method, IEnumerable<TArg> items, int chunksize)
         {
+            ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
+            PoolTargets.Check(method);
+            lock (pool._gate)
+            {
+                if (pool._state != State.Running)
+                {
+                    throw new InvalidOperationException($"The pool is {pool._state.ToString().ToLowerInvariant()}: it takes no more tasks.");
+                }
+                // Join waits for this feed as for a task pending.
+                pool._feeds++;
+            }
+            (_pool, _method, _chunks) = (pool, method, items.Chunk(chunksize).GetEnumerator());
+        }
+
+        /// <summary>Chunks out at once at the most.</summary>
+        public int Window => _pool.Processes * 2;
+
+        /// <summary>Reads and submits the next chunk; null at the source's end or once it threw.</summary>
+        public AsyncResult<List<TResult>>? SubmitNext(Action<AsyncResult<List<TResult>>>? whenDone)
+        {
+            if (_ended == 1)
+            {
+                return null;
+            }
+            try
+            {
+                if (!_chunks.MoveNext())
+                {
+                    Dispose();
+                    return null;
+                }
+            }
+            catch (Exception e)
+            {
+                _sourceFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                Dispose();
+                return null;
+            }
             var result = new AsyncResult<List<TResult>>(null, null);
             if (whenDone is not null)
             {
                 result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
             }
-            Submit(method, chunk, reply => Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList())));
+            var (pool, method) = (_pool, _method);
+            pool.Submit(method, Chunk.WriteItems(pool._broker.Serializer, method, _chunks.Current), reply =>
+                Deliver(result, reply, values => (true, pool.Results<TResult>(method, values).ToList())), acceptedEarlier: true);
             return result;
-        }).ToList();
+        }
+
+        public void ThrowIfSourceFailed() => _sourceFailure?.Throw();
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                _chunks.Dispose();
+                lock (_pool._gate)
+                {
+                    _pool._feeds--;
+                }
+                _pool.CheckDrained();
+            }
+        }
     }
 
     /// <summary>Writes the calls of one chunk for <paramref name="method"/>: the items of a map, or argument lists.</summary>
@@ -377,14 +503,16 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private TResult[] Results<TResult>(MethodInfo method, RawJson values) => Chunk.ReadResults<TResult>(_broker.Serializer, method, values);
 
     /// <summary>Sends a task of <paramref name="calls"/>; its answer goes to <paramref name="onResult"/>.</summary>
-    private void Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult) => Submit(method, [(calls, onResult)]);
+    private void Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult, bool acceptedEarlier = false) =>
+        Submit(method, [(calls, onResult)], acceptedEarlier);
 
-    /// <summary>Sends tasks in one message, each answered to its own callback.</summary>
-    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks)
+    /// <summary>Sends tasks in one message, each answered to its own callback. Tasks of a call the pool
+    /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>.</summary>
+    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks, bool acceptedEarlier = false)
     {
         lock (_gate)
         {
-            if (_state != State.Running)
+            if (_state != State.Running && !(acceptedEarlier && _state == State.Closed))
             {
                 throw new InvalidOperationException($"The pool is {_state.ToString().ToLowerInvariant()}: it takes no more tasks.");
             }
@@ -436,7 +564,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     private void CheckDrained()
     {
-        if (_pending.IsEmpty && !IsRunning)
+        bool fed;
+        lock (_gate)
+        {
+            fed = _feeds == 0;
+        }
+        if (_pending.IsEmpty && !IsRunning && fed)
         {
             _drained.TrySetResult();
         }

@@ -6,7 +6,7 @@ using Broker.Tests.Processes;
 using Broker.Tests.Servers;
 
 /// <summary>multiprocessing.Pool's behaviour, written once, with real worker processes on each transport.</summary>
-public abstract class TransportPoolTests : TransportTests
+public abstract partial class TransportPoolTests : TransportTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 

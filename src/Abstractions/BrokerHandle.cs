@@ -66,11 +66,13 @@ public abstract class BrokerHandle
     }
 }
 
-/// <summary>What crosses a process boundary for a handle: its kind, name and size.</summary>
+/// <summary>What crosses a process boundary for a handle: its kind, name and size, and the lock a value or array
+/// hands out when it is not its own (see HandleLock).</summary>
 internal sealed record HandleDescriptor(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("size")] int Size = 0);
+    [property: JsonPropertyName("size")] int Size = 0,
+    [property: JsonPropertyName("lock"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Lock = null);
 
 /// <summary>The names every transport accepts, checked once here so that a program that runs on one broker runs on all.</summary>
 internal static class BrokerNames
@@ -94,16 +96,43 @@ internal static class BrokerNames
 /// <summary>Blocking twins of the async operations, for code written the way Python's is.</summary>
 internal static class Sync
 {
+    /// <summary>Set while a child process shuts down, after its foreground threads ended: a call blocked in a background
+    /// thread that the broker's closing ends then stays blocked until the process is gone, as Python stops its daemon
+    /// threads at exit, rather than raise in a thread nobody watches and abort the exiting process.</summary>
+    internal static volatile bool ProcessExiting;
+
     public static void Run(ValueTask task)
     {
         if (task.IsCompletedSuccessfully)
         {
             return;
         }
-        task.AsTask().GetAwaiter().GetResult();
+        try
+        {
+            task.AsTask().GetAwaiter().GetResult();
+        }
+        catch when (ProcessExiting)
+        {
+            Thread.Sleep(Timeout.Infinite);
+        }
     }
 
-    public static T Run<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+    public static T Run<T>(ValueTask<T> task)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            return task.Result;
+        }
+        try
+        {
+            return task.AsTask().GetAwaiter().GetResult();
+        }
+        catch when (ProcessExiting)
+        {
+            Thread.Sleep(Timeout.Infinite);
+            throw;
+        }
+    }
 }
 
 internal static class Timeouts

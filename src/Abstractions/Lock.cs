@@ -41,6 +41,13 @@ public abstract class LockHandle : BrokerHandle
     /// holder in the caller's flow.</summary>
     internal abstract ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>Whether any process holds the lock at this moment, Python's <c>locked()</c>: a moment's view, which
+    /// may have changed by the time the caller reads it.</summary>
+    public ValueTask<bool> LockedAsync(CancellationToken cancellationToken = default) => Broker.Locks.IsHeldAsync(Name, cancellationToken);
+
+    /// <summary>Python's <c>locked()</c>.</summary>
+    public bool Locked() => Sync.Run(LockedAsync());
+
     internal override HandleDescriptor Describe() => new(Kind, Name);
 }
 

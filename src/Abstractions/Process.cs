@@ -13,11 +13,13 @@ public class Process : IAsyncDisposable, IDisposable
     private static int s_started;
     private static Process? s_current;
     private static Process? s_parent;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Process, byte> s_children = new();
 
     private readonly MethodInfo? _method;
     private readonly object? _instance;
     private readonly object?[] _args = [];
-    private readonly int? _observedPid;
+    private int? _observedPid;
+    private Task? _observedEnd;
     private IChildProcess? _child;
     private BrokerContext? _broker;
     private bool _daemon;
@@ -41,10 +43,11 @@ public class Process : IAsyncDisposable, IDisposable
         Name = $"Process-{Interlocked.Increment(ref s_started)}";
     }
 
-    private Process(string name, int pid, bool daemon)
+    private Process(string name, int pid, bool daemon, Task? ended)
     {
         Name = name;
         _observedPid = pid;
+        _observedEnd = ended;
         _daemon = daemon;
     }
 
@@ -95,15 +98,38 @@ public class Process : IAsyncDisposable, IDisposable
     [JsonIgnore]
     public int? ExitCode => _child?.ExitCode;
 
+    /// <summary>Python's <c>is_alive()</c>: started and not yet ended. This process is alive; its parent is, until the
+    /// child sees it end.</summary>
+    /// <exception cref="InvalidOperationException">The handle was closed (Python's ValueError).</exception>
     [JsonIgnore]
-    public bool IsAlive => _observedPid is { } pid ? pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}") : _child is { HasExited: false };
+    public bool IsAlive
+    {
+        get
+        {
+            ThrowIfClosed();
+            return _observedPid is { } pid
+                ? pid == Environment.ProcessId || _observedEnd is { IsCompleted: false }
+                : _child is { HasExited: false };
+        }
+    }
 
     /// <summary>This process, as its parent started it (<c>MainProcess</c> in the first one).</summary>
     public static Process CurrentProcess() =>
-        s_current ??= new Process("MainProcess", Environment.ProcessId, daemon: false);
+        s_current ??= new Process("MainProcess", Environment.ProcessId, daemon: false, ended: null);
 
-    /// <summary>The process that started this one, or null in the first one.</summary>
+    /// <summary>The process that started this one, or null in the first one. It can be joined: the join returns
+    /// when the parent ends.</summary>
     public static Process? ParentProcess() => s_parent;
+
+    /// <summary>Python's <c>active_children()</c>: this process's children that were started and have not ended.</summary>
+    public static IReadOnlyList<Process> ActiveChildren()
+    {
+        foreach (var child in s_children.Keys.Where(child => child._closed || child._child is { HasExited: true }))
+        {
+            s_children.TryRemove(child, out _);
+        }
+        return [.. s_children.Keys];
+    }
 
     /// <summary>Runs the target in the calling process; a subclass overrides it. The child calls it.</summary>
     public virtual void Run() => InvokeTarget();
@@ -120,19 +146,28 @@ public class Process : IAsyncDisposable, IDisposable
             ?? throw new ProcessStartException("Starting a process needs Broker.WorkerHost beside the application: add a reference to it.");
         ThrowIfStarted("Start");
         _child = launcher.Start(new ChildStart(Name, Daemon, url, spec));
+        s_children.TryAdd(this, 0);
     }
 
     /// <summary>Python's <c>start()</c>.</summary>
     public void Start() => Sync.Run(StartAsync());
 
-    /// <summary>Waits for the process to end; false if <paramref name="timeout"/> (null: without limit) passed first.</summary>
+    /// <summary>Waits for the process to end; false if <paramref name="timeout"/> (null: without limit) passed first.
+    /// As in Python, a negative timeout waits not at all (<see cref="Timeout.InfiniteTimeSpan"/> still waits for ever).
+    /// The parent process (<see cref="ParentProcess"/>) can be joined too.</summary>
+    /// <exception cref="InvalidOperationException">The process was never started, is this process, or was closed.</exception>
     public async ValueTask<bool> JoinAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var child = _child ?? throw new InvalidOperationException($"{Name} can only be joined once started.");
-        var limit = Timeouts.From(timeout);
+        ThrowIfClosed();
+        var ended = _child?.WaitForExitAsync(cancellationToken)
+            ?? _observedEnd
+            ?? throw new InvalidOperationException(_observedPid == Environment.ProcessId
+                ? $"{Name} is this process: it cannot join itself."
+                : $"{Name} can only be joined once started.");
+        var limit = timeout is { } t && t < TimeSpan.Zero && t != Timeout.InfiniteTimeSpan ? TimeSpan.Zero : Timeouts.From(timeout);
         try
         {
-            await child.WaitForExitAsync(cancellationToken).WaitAsync(limit, cancellationToken).ConfigureAwait(false);
+            await ended.WaitAsync(limit, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException)
@@ -150,15 +185,22 @@ public class Process : IAsyncDisposable, IDisposable
     /// <summary>Sends SIGKILL; <see cref="ExitCode"/> becomes -9.</summary>
     public void Kill() => Started().Kill();
 
-    /// <summary>Releases what the handle holds, Python's <c>close()</c>.</summary>
+    /// <summary>Releases what the handle holds, Python's <c>close()</c>; a second call does nothing. Afterwards
+    /// <see cref="IsAlive"/>, <see cref="Join"/>, <see cref="Terminate"/> and <see cref="Kill"/> raise, as in Python;
+    /// <see cref="ExitCode"/> stays readable.</summary>
     /// <exception cref="InvalidOperationException">The process is still running.</exception>
     public void Close()
     {
-        if (IsAlive && _child is not null)
+        if (_closed)
+        {
+            return;
+        }
+        if (_child is { HasExited: false })
         {
             throw new InvalidOperationException($"{Name} is still running: join, terminate or kill it before Close().");
         }
         _closed = true;
+        s_children.TryRemove(this, out _);
         _child?.Dispose();
     }
 
@@ -180,6 +222,7 @@ public class Process : IAsyncDisposable, IDisposable
             }
         }
         _closed = true;
+        s_children.TryRemove(this, out _);
         _child?.Dispose();
         GC.SuppressFinalize(this);
     }
@@ -187,15 +230,19 @@ public class Process : IAsyncDisposable, IDisposable
     public void Dispose() => Sync.Run(DisposeAsync());
 
     public override string ToString() =>
-        $"<{GetType().Name} name='{Name}' {(ExitCode is { } code ? $"exitcode={code}" : IsAlive ? "started" : "initial")}{(Daemon ? " daemon" : "")}>";
+        $"<{GetType().Name} name='{Name}' {(_closed ? "closed" : ExitCode is { } code ? $"exitcode={code}" : IsAlive ? "started" : "initial")}{(Daemon ? " daemon" : "")}>";
 
+    /// <summary>Makes <paramref name="current"/> this child's own process, with this pid, and <paramref name="parent"/>
+    /// its parent's.</summary>
     internal static void SetIdentity(Process current, Process? parent)
     {
+        current._observedPid = Environment.ProcessId;
         s_current = current;
         s_parent = parent;
     }
 
-    internal static Process Observed(string name, int pid) => new(name, pid, daemon: false);
+    /// <summary>Another process this one did not start: its parent, which has ended once <paramref name="ended"/> has.</summary>
+    internal static Process Observed(string name, int pid, Task ended) => new(name, pid, daemon: false, ended);
 
     /// <summary>Runs the target and returns the exit code the child should end with.</summary>
     internal int RunForExitCode()
@@ -254,8 +301,19 @@ public class Process : IAsyncDisposable, IDisposable
         return new ProcessSpec(Name, Daemon, Environment.ProcessId, parent.Name, target, args, null, null);
     }
 
-    private IChildProcess Started() =>
-        _child ?? throw new InvalidOperationException($"{Name} has not been started.");
+    private IChildProcess Started()
+    {
+        ThrowIfClosed();
+        return _child ?? throw new InvalidOperationException($"{Name} has not been started.");
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed)
+        {
+            throw new InvalidOperationException($"{Name} is closed.");
+        }
+    }
 
     private void ThrowIfStarted(string what)
     {

@@ -10,22 +10,27 @@ public sealed class Value<T> : BrokerHandle where T : struct, INumber<T>
 {
     private const string Kind = "value";
     private readonly T _initial;
-    private readonly Lazy<RLock> _lock;
+    private readonly HandleLock _lock;
 
     /// <param name="initial">The value it starts with.</param>
     /// <param name="name">The value's name on the broker; a unique one by default. A named value that exists
     /// already keeps its value: <paramref name="initial"/> applies only to the first.</param>
     /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
-    public Value(T initial = default, string? name = null, BrokerContext? broker = null)
-        : this(broker, name, initial, create: true)
-    {
-    }
-
-    private Value(BrokerContext? broker, string? name, T initial, bool create)
-        : base(broker, name, Kind, create)
+    /// <param name="lockWith">The lock <see cref="GetLock"/> returns, to share one lock among values (Python's
+    /// <c>lock=some_lock</c>); by default an <see cref="RLock"/> of the value's own.</param>
+    /// <param name="synchronized"><c>false</c> for a value without a lock, Python's <c>lock=False</c> (<c>RawValue</c>):
+    /// <see cref="GetLock"/> then raises. The default is <c>true</c>.</param>
+    public Value(T initial = default, string? name = null, BrokerContext? broker = null, LockHandle? lockWith = null, bool synchronized = true)
+        : base(broker, name, Kind, create: true)
     {
         _initial = initial;
-        _lock = new(() => new RLock(Name + ".lock", Broker));
+        _lock = HandleLock.For(this, lockWith, synchronized);
+    }
+
+    private Value(BrokerContext broker, HandleDescriptor descriptor)
+        : base(broker, descriptor.Name, Kind, create: false)
+    {
+        _lock = HandleLock.Attach(this, descriptor.Lock);
     }
 
     private IValueBackend Backend => Broker.Values;
@@ -68,14 +73,15 @@ public sealed class Value<T> : BrokerHandle where T : struct, INumber<T>
     public T CompareExchange(T value, T comparand) => Sync.Run(CompareExchangeAsync(value, comparand));
 
     /// <summary>The lock that guards this value, Python's <c>get_lock()</c>: hold it for a read-modify-write.</summary>
-    public RLock GetLock() => _lock.Value;
+    /// <exception cref="InvalidOperationException">The value was made with <c>synchronized: false</c>.</exception>
+    public LockHandle GetLock() => _lock.Get();
 
     private protected override Task CreateAsync(CancellationToken cancellationToken) =>
         Backend.InitializeAsync(Name, Scalar.From(_initial), cancellationToken).AsTask();
 
-    internal override HandleDescriptor Describe() => new(Kind, Name);
+    internal override HandleDescriptor Describe() => new(Kind, Name, Lock: _lock.Descriptor);
 
-    internal static Value<T> Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor.Name, default, create: false);
+    internal static Value<T> Attach(BrokerContext broker, HandleDescriptor descriptor) => new(broker, descriptor);
 }
 
 /// <summary>A fixed-length array of numbers shared by processes, like <c>multiprocessing.Array</c>. Each element is
@@ -84,31 +90,40 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
 {
     private const string Kind = "array";
     private readonly T[]? _initial;
-    private readonly Lazy<RLock> _lock;
+    private readonly HandleLock _lock;
 
     /// <summary>An array of <paramref name="length"/> zeros.</summary>
-    public Array(int length, string? name = null, BrokerContext? broker = null)
-        : this(broker, name, length, new T[CheckLength(length)], create: true)
+    /// <param name="length">Its length.</param>
+    /// <param name="name">The array's name on the broker; a unique one by default.</param>
+    /// <param name="broker">The broker; <see cref="BrokerContext.Default"/> by default.</param>
+    /// <param name="lockWith">The lock <see cref="GetLock"/> returns; by default an <see cref="RLock"/> of its own.</param>
+    /// <param name="synchronized"><c>false</c> for an array without a lock (Python's <c>RawArray</c>).</param>
+    public Array(int length, string? name = null, BrokerContext? broker = null, LockHandle? lockWith = null, bool synchronized = true)
+        : this(broker, name, length, new T[CheckLength(length)], null)
     {
+        _lock = HandleLock.For(this, lockWith, synchronized);
     }
 
     /// <summary>An array holding <paramref name="values"/>.</summary>
-    public Array(IEnumerable<T> values, string? name = null, BrokerContext? broker = null)
-        : this(broker, name, values.ToArray(), create: true)
+    /// <inheritdoc cref="Array{T}(int, string?, BrokerContext?, LockHandle?, bool)" path="/param[@name!='length']"/>
+    public Array(IEnumerable<T> values, string? name = null, BrokerContext? broker = null, LockHandle? lockWith = null, bool synchronized = true)
+        : this(broker, name, values.ToArray(), lockWith, synchronized)
     {
     }
 
-    private Array(BrokerContext? broker, string? name, T[] values, bool create)
-        : this(broker, name, values.Length, values, create)
+    private Array(BrokerContext? broker, string? name, T[] values, LockHandle? lockWith, bool synchronized)
+        : this(broker, name, values.Length, values, null)
     {
+        _lock = HandleLock.For(this, lockWith, synchronized);
     }
 
-    private Array(BrokerContext? broker, string? name, int length, T[]? initial, bool create)
-        : base(broker, name, Kind, create)
+    // The descriptor is set when the array is attached in a child; a new array (null) sets its lock itself.
+    private Array(BrokerContext? broker, string? name, int length, T[]? initial, HandleDescriptor? descriptor)
+        : base(broker, name, Kind, create: descriptor is null)
     {
         Length = length;
         _initial = initial;
-        _lock = new(() => new RLock(Name + ".lock", Broker));
+        _lock = descriptor is null ? null! : HandleLock.Attach(this, descriptor.Lock);
     }
 
     public int Length { get; }
@@ -159,7 +174,8 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
     public T[] ToArray() => Sync.Run(ToArrayAsync());
 
     /// <summary>The lock that guards this array, Python's <c>get_lock()</c>.</summary>
-    public RLock GetLock() => _lock.Value;
+    /// <exception cref="InvalidOperationException">The array was made with <c>synchronized: false</c>.</exception>
+    public LockHandle GetLock() => _lock.Get();
 
     private protected override async Task CreateAsync(CancellationToken cancellationToken)
     {
@@ -169,10 +185,10 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
         }
     }
 
-    internal override HandleDescriptor Describe() => new(Kind, Name, Length);
+    internal override HandleDescriptor Describe() => new(Kind, Name, Length, _lock.Descriptor);
 
     internal static Array<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
-        new(broker, descriptor.Name, CheckLength(descriptor.Size), null, create: false);
+        new(broker, descriptor.Name, CheckLength(descriptor.Size), null, descriptor);
 
     private string ElementName(int index) =>
         (uint)index < (uint)Length ? $"{Name}[{index}]" : throw new IndexOutOfRangeException($"Index {index} is outside array '{Name}' of length {Length}.");

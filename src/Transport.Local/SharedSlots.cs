@@ -71,6 +71,13 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
         return default;
     }
 
+    public async ValueTask<bool> IsHeldAsync(string name, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_locks, name, SlotUse.Lock, default, cancellationToken).ConfigureAwait(false);
+        using var slot = memory.Open(grant.Index);
+        return Volatile.Read(ref slot.First) != 0;
+    }
+
     public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
         await GrantAsync(_values, name, SlotUse.Value, initial, cancellationToken).ConfigureAwait(false);
 

@@ -217,6 +217,9 @@ internal sealed class RedisTransport : ITransport, IQueueBackend, ILockBackend, 
         }
     }
 
+    public async ValueTask<bool> IsHeldAsync(string name, CancellationToken cancellationToken) =>
+        await RunAsync(static (db, key) => db.KeyExistsAsync(key), (RedisKey)new LockKeys(name).Lock, cancellationToken).ConfigureAwait(false);
+
     public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
         await RunAsync(static (db, s) => db.StringSetAsync(s.Key, s.Value, when: When.NotExists), (Key: ValueKey(name), Value: (RedisValue)initial.ToString()), cancellationToken).ConfigureAwait(false);
 

@@ -4,7 +4,7 @@ using Broker.Processes;
 namespace Broker.WorkerHost;
 
 /// <summary>The child's side: reads the spec from standard input, watches that input as its lifeline, turns SIGTERM
-/// into an orderly exit, and runs the target.</summary>
+/// into an orderly exit, runs the target, and reports how it ended.</summary>
 internal static class ChildHost
 {
     public const string Flag = "--child";
@@ -15,6 +15,14 @@ internal static class ChildHost
 
     /// <summary>What a child exits with after SIGTERM, so that its parent reports -15.</summary>
     private const int TerminatedExitCode = 128 + Native.SIGTERM;
+
+    private static readonly TaskCompletionSource s_parentEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static PosixSignalRegistration? s_terminate;
+    private static int s_closed;
+    private static volatile bool s_terminated;
+
+    /// <summary>Whether SIGTERM is ending this child.</summary>
+    public static bool Terminated => s_terminated;
 
     public static int Run()
     {
@@ -29,33 +37,50 @@ internal static class ChildHost
             return 2;
         }
         var spec = ProcessSpec.FromJson(line);
-        WatchLifeline(input, spec.Daemon, RuntimeFiles.Of(spec.ParentPid));
+        var status = ExitStatus.OfThisChild();
+        WatchLifeline(input, spec.Daemon, RuntimeFiles.Of(spec.ParentPid), status);
         // The runtime's own SIGTERM handling exits without running shutdown handlers; Python's children run none
         // either, but ours give back what they hold on the broker (a pool task in flight, a lock) and terminate their
-        // own daemon children first.
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        // own daemon children first. It stays registered while the runtime waits for the target's threads.
+        s_terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = true;
             ThreadPool.QueueUserWorkItem(_ =>
             {
                 ChildRuntime.Terminating();
-                CloseBroker();
+                s_terminated = true;
                 Environment.Exit(TerminatedExitCode);
             });
         });
-        var exitCode = ChildRuntime.Run(spec, Console.Error);
+        // After Main returns the runtime waits for the foreground threads the target started, as Python joins its
+        // non-daemon threads, and only then raises ProcessExit: the broker stays open for those threads until then.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (!s_parentEnded.Task.IsCompleted)
+            {
+                status?.Write(s_terminated ? -Native.SIGTERM : Environment.ExitCode);
+            }
+            Sync.ProcessExiting = true;
+            CloseBroker();
+        };
+        var exitCode = ChildRuntime.Run(spec, Console.Error, s_parentEnded.Task);
         Console.Out.Flush();
-        CloseBroker();
+        Environment.ExitCode = exitCode;
         return exitCode;
     }
 
-    private static void CloseBroker() => BrokerContext.DisposeDefaultAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+    private static void CloseBroker()
+    {
+        if (Interlocked.Exchange(ref s_closed, 1) == 0)
+        {
+            BrokerContext.DisposeDefaultAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        }
+    }
 
     /// <summary>The parent holds the other end of standard input; the kernel closes it when the parent ends, even by
     /// SIGKILL. A daemon child then ends at once, as the .NET runtime cannot tie a child's life to its parent's. The
-    /// runtime files of a parent that was killed are left behind: the child removes them, and its own before it
-    /// kills itself.</summary>
-    private static void WatchLifeline(StreamReader input, bool daemon, RuntimeFiles parentFiles)
+    /// files of a parent that was killed are left behind: the child removes them, and its own before it kills itself.</summary>
+    private static void WatchLifeline(StreamReader input, bool daemon, RuntimeFiles parentFiles, ExitStatus? status)
     {
         var watcher = new Thread(() =>
         {
@@ -72,7 +97,9 @@ internal static class ChildHost
             }
             if (!released)
             {
+                s_parentEnded.TrySetResult();
                 parentFiles.Remove();
+                status?.Remove();
             }
             if (daemon)
             {

@@ -32,6 +32,8 @@ public sealed class LocalLauncher : IProcessLauncher
             info.ArgumentList.Add(argument);
         }
         info.Environment[BrokerContext.UrlVariable] = start.BrokerUrl;
+        var status = ExitStatus.Create();
+        info.Environment[ExitStatus.Variable] = status.Directory;
         // Dynamic PGO first runs each hot method in an instrumented tier, which kept a fresh pool worker at half its
         // speed for its first ten thousand tasks; a child does not live long enough to earn that back. Start-up is
         // not slower without it. A user's own setting, inherited, wins.
@@ -49,9 +51,10 @@ public sealed class LocalLauncher : IProcessLauncher
         }
         catch (System.ComponentModel.Win32Exception e)
         {
+            status.Remove();
             throw new ProcessStartException($"{start.Name} could not start {host}: {e.Message}", e);
         }
-        var child = new ChildProcess(process, start.Daemon, RuntimeFiles.Of(process.Id));
+        var child = new ChildProcess(process, start.Daemon, RuntimeFiles.Of(process.Id), status);
         s_running[process.Id] = child;
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => child.Reaped();
@@ -73,12 +76,17 @@ public sealed class LocalLauncher : IProcessLauncher
 
     internal static void Forget(int pid) => s_running.TryRemove(pid, out _);
 
-    /// <summary>Python's exit handler: daemon children are terminated, the others are waited for.</summary>
+    /// <summary>Python's exit handler: daemon children are terminated, the others are waited for, unless this process
+    /// is a child that was terminated: a terminated Python process ends at once and waits for nobody.</summary>
     private static void EndChildrenAtExit()
     {
         foreach (var child in s_running.Values.Where(c => c.Daemon))
         {
             child.Terminate();
+        }
+        if (ChildHost.Terminated)
+        {
+            return;
         }
         foreach (var child in s_running.Values.Where(c => !c.Daemon))
         {
@@ -107,21 +115,26 @@ public sealed class LocalLauncher : IProcessLauncher
 }
 
 /// <summary>A started child. .NET reaps it when it exits; this turns its status into Python's exit code.</summary>
-internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon, RuntimeFiles files) : IChildProcess
+internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon, RuntimeFiles files, ExitStatus status) : IChildProcess
 {
+    private readonly System.Threading.Lock _reaping = new();
     private int? _exitCode;
-    private int _reaped;
 
-    /// <summary>Once the child is reaped: its lifeline closes at once rather than at the handle's disposal or a
-    /// collection, and the runtime files that a killed child could not remove go.</summary>
+    /// <summary>Once the child is reaped: its exit code is read, its lifeline closes at once rather than at the handle's
+    /// disposal or a collection, and the files that a killed child could not remove go.</summary>
     public void Reaped()
     {
-        if (Interlocked.Exchange(ref _reaped, 1) == 1)
+        lock (_reaping)
         {
-            return;
+            if (_exitCode is not null)
+            {
+                return;
+            }
+            // The code the child wrote when it exited, else the signal .NET reports as 128 + N.
+            _exitCode = status.Read() ?? (process.ExitCode is > 128 and < 128 + 65 and var code ? -(code - 128) : process.ExitCode);
         }
+        status.Remove();
         LocalLauncher.Forget(Pid);
-        _exitCode ??= ExitCode;
         try
         {
             process.StandardInput.Dispose();
@@ -142,8 +155,18 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
 
     public bool HasExited => _exitCode is not null || process.HasExited;
 
-    /// <summary>.NET reports a child ended by signal N as 128 + N, as shells do; Python reports -N.</summary>
-    public int? ExitCode => _exitCode ?? (process.HasExited ? process.ExitCode is > 128 and < 128 + 65 and var code ? -(code - 128) : process.ExitCode : null);
+    /// <summary>As Python reports it: the child's own code, or minus the signal that ended it.</summary>
+    public int? ExitCode
+    {
+        get
+        {
+            if (_exitCode is null && process.HasExited)
+            {
+                Reaped();
+            }
+            return _exitCode;
+        }
+    }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
 
@@ -166,7 +189,7 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
     /// <summary>Releases the lifeline and the handle; the exit code stays readable.</summary>
     public void Dispose()
     {
-        _exitCode ??= ExitCode;
+        _ = ExitCode;
         try
         {
             if (!process.HasExited)

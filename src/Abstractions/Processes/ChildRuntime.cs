@@ -10,7 +10,10 @@ internal static class ChildRuntime
     /// under it) is the shutdown, not a crash, and is not printed.</summary>
     public static void Terminating() => s_terminating = true;
 
-    public static int Run(ProcessSpec spec, TextWriter stderr)
+    /// <param name="spec">What the parent sent.</param>
+    /// <param name="stderr">Where a failure is printed.</param>
+    /// <param name="parentEnded">Completes when the parent process ends.</param>
+    public static int Run(ProcessSpec spec, TextWriter stderr, Task parentEnded)
     {
         Process process;
         try
@@ -22,7 +25,7 @@ internal static class ChildRuntime
             stderr.WriteLine($"Process {spec.Name} could not start: {e}");
             return 1;
         }
-        Process.SetIdentity(process, Process.Observed(spec.ParentName, spec.ParentPid));
+        Process.SetIdentity(process, Process.Observed(spec.ParentName, spec.ParentPid, parentEnded));
         try
         {
             return process.RunForExitCode();

@@ -72,6 +72,10 @@ public interface ILockBackend
     /// <summary>Releases the lock held by <paramref name="owner"/>.</summary>
     /// <exception cref="LockNotOwnedException"><paramref name="owner"/> does not hold it.</exception>
     ValueTask ReleaseAsync(string name, LockOwner owner, CancellationToken cancellationToken);
+
+    /// <summary>Whether any owner holds <paramref name="name"/> at this moment. A dead holder's lock counts as held
+    /// until the transport frees it.</summary>
+    ValueTask<bool> IsHeldAsync(string name, CancellationToken cancellationToken);
 }
 
 /// <summary>A held lock: its fencing token, which only grows from one acquisition to the next, and a token that

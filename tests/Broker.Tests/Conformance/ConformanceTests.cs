@@ -384,6 +384,60 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
 /// <summary>What every transport that keeps everything keeps: the queue suite, and locks, values and arrays.</summary>
 public abstract class ConformanceTests : QueueConformanceTests
 {
+    /// <summary>CPython's test_getobj_getlock and test_rawvalue: lock=True (its own RLock), lock=some_lock (shared),
+    /// lock=False (none).</summary>
+    [Fact]
+    public async Task A_value_or_array_has_its_own_lock_a_given_one_or_none()
+    {
+        var own = new Value<int>(1, broker: Broker);
+        Assert.IsType<RLock>(own.GetLock());
+        Assert.Same(own.GetLock(), own.GetLock());
+
+        var shared = new Lock(broker: Broker);
+        var value = new Value<long>(2, broker: Broker, lockWith: shared);
+        var array = new Array<int>(3, broker: Broker, lockWith: shared);
+        Assert.Same(shared, value.GetLock());
+        Assert.Same(shared, array.GetLock());
+        await using (await value.GetLock().EnterScopeAsync())
+        {
+            Assert.False(await new Lock(name: shared.Name, broker: await PeerAsync()).AcquireAsync(TimeSpan.Zero));
+            await value.SetAsync(await value.GetAsync() + 1);
+        }
+        Assert.Equal(3, await value.GetAsync());
+
+        var raw = new Value<double>(0.5, broker: Broker, synchronized: false);
+        Assert.Contains(raw.Name, Assert.Throws<InvalidOperationException>(() => raw.GetLock()).Message);
+        Assert.Throws<InvalidOperationException>(() => new Array<int>(2, broker: Broker, synchronized: false).GetLock());
+        Assert.Equal(0.5, await raw.GetAsync());
+        Assert.Throws<ArgumentException>(() => new Value<int>(0, broker: Broker, lockWith: shared, synchronized: false));
+    }
+
+    /// <summary>CPython's test_lock and test_rlock, with <c>locked()</c>: held or not, as every client sees it; a
+    /// second acquire fails at once; a release too many raises.</summary>
+    [Fact]
+    public async Task Locked_says_whether_any_client_holds_the_lock()
+    {
+        var mine = new Lock(broker: Broker);
+        var theirs = new Lock(name: mine.Name, broker: await PeerAsync());
+        Assert.False(await theirs.LockedAsync());
+        Assert.True(await mine.AcquireAsync());
+        Assert.True(await theirs.LockedAsync());
+        Assert.True(mine.Locked());
+        Assert.False(await mine.AcquireAsync(TimeSpan.Zero));
+        await mine.ReleaseAsync();
+        Assert.False(await theirs.LockedAsync());
+        await Assert.ThrowsAsync<LockNotOwnedException>(() => mine.ReleaseAsync().AsTask());
+
+        var reentrant = new RLock(broker: Broker);
+        Assert.True(await reentrant.AcquireAsync());
+        Assert.True(await reentrant.AcquireAsync());
+        await reentrant.ReleaseAsync();
+        Assert.True(await reentrant.LockedAsync());
+        await reentrant.ReleaseAsync();
+        Assert.False(await reentrant.LockedAsync());
+        await Assert.ThrowsAsync<LockNotOwnedException>(() => reentrant.ReleaseAsync().AsTask());
+    }
+
     [Fact]
     public async Task A_lock_excludes_other_holders_until_released()
     {

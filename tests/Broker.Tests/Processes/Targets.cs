@@ -20,22 +20,116 @@ public static class Targets
     }
 
     /// <summary>Waits up to <paramref name="within"/> for the process that started this one to end.</summary>
-    private static bool ParentEnds(TimeSpan within)
+    private static bool ParentEnds(TimeSpan within) => Process.ParentProcess()!.Join(within);
+
+    /// <summary>What CPython's test_current and test_parent_process_attributes read in a child.</summary>
+    public static void ReportIdentity(Queue<string> reports)
     {
-        System.Diagnostics.Process parent;
-        try
+        var current = Process.CurrentProcess();
+        var parent = Process.ParentProcess()!;
+        reports.Put($"{current.Name} {current.Pid} {Environment.ProcessId} {current.IsAlive} {current.ExitCode?.ToString() ?? "none"} {parent.Name} {parent.Pid}");
+    }
+
+    /// <summary>CPython's _test_create_grandchild_process: starts a grandchild that watches this process, then waits
+    /// to be terminated.</summary>
+    public static void StartGrandchildAndHang(Queue<string> reports)
+    {
+        new Process(ReportParentStatus, reports).Start();
+        WaitToBeKilled();
+    }
+
+    /// <summary>CPython's _test_report_parent_status: the parent alive, then, once it is joined, not.</summary>
+    public static void ReportParentStatus(Queue<string> reports)
+    {
+        var parent = Process.ParentProcess()!;
+        reports.Put(parent.IsAlive ? "alive" : "not alive");
+        parent.Join(TimeSpan.FromSeconds(30));
+        reports.Put(parent.IsAlive ? "alive" : "not alive");
+    }
+
+    /// <summary>CPython's _test_wait_for_threads: a foreground thread that outlives the target holds the process until it
+    /// ends (it sets <paramref name="flag"/> once the parent says go); a background thread, blocked for good, does not.</summary>
+    public static void ReturnBeforeThreads(Queue<string> returned, Queue<string> go, Value<int> flag)
+    {
+        new Thread(() =>
         {
-            parent = System.Diagnostics.Process.GetProcessById(Process.ParentProcess()!.Pid!.Value);
-        }
-        catch (ArgumentException)
+            go.Get();
+            flag.Set(1);
+        }).Start();
+        var never = new Queue<string>();
+        new Thread(() => never.Get()) { IsBackground = true }.Start();
+        returned.Put("returned");
+    }
+
+    /// <summary>CPython's _test_recursion: each process puts its id, then starts and joins two children of its own.</summary>
+    public static void Recurse(Queue<string> ids, string id)
+    {
+        ids.Put(id);
+        if (id.Length < 2)
         {
-            return true; // Gone already.
-        }
-        using (parent)
-        {
-            return parent.WaitForExit(within);
+            for (var i = 0; i < 2; i++)
+            {
+                var child = new Process(Recurse, ids, $"{id}{i}") { Broker = ids.Broker };
+                child.Start();
+                child.Join();
+            }
         }
     }
+
+    /// <summary>Reports the locks a value and an array reached in this child: their kind and name, or none.</summary>
+    public static void ReportLocks(Value<int> value, Array<int> array, Value<int> raw, Queue<string> reports)
+    {
+        reports.Put($"{value.GetLock().GetType().Name} {value.GetLock().Name}");
+        reports.Put($"{array.GetLock().GetType().Name} {array.GetLock().Name}");
+        try
+        {
+            reports.Put(raw.GetLock().Name);
+        }
+        catch (InvalidOperationException)
+        {
+            reports.Put("none");
+        }
+    }
+
+    /// <summary>CPython's _TestQueue._test_put: once told, takes six items, then says so.</summary>
+    public static void TakeSixWhenTold(Queue<int> queue, Queue<string> childCanStart, Queue<string> parentCanContinue)
+    {
+        childCanStart.Get();
+        for (var i = 0; i < 6; i++)
+        {
+            queue.Get();
+        }
+        parentCanContinue.Put("done");
+    }
+
+    /// <summary>CPython's _TestQueue._test_task_done: marks each item done until a null comes.</summary>
+    public static void MarkDoneUntilNull(JoinableQueue<int?> queue)
+    {
+        while (queue.Get() is not null)
+        {
+            queue.TaskDone();
+        }
+    }
+
+    /// <summary>CPython's _TestValue._test: sets each value to its new number.</summary>
+    public static void SetValues(Value<int> integer, Value<long> large, Value<double> real)
+    {
+        integer.Set(-(1 << 30));
+        large.Set(1L << 40);
+        real.Set(-1.25);
+    }
+
+    /// <summary>CPython's _TestArray._test: each element becomes the sum of those up to it.</summary>
+    public static void PrefixSums(Array<long> array)
+    {
+        for (var i = 1; i < array.Length; i++)
+        {
+            array[i] += array[i - 1];
+        }
+    }
+
+    /// <summary>CPython's _test_close: ends when an item comes.</summary>
+    public static void EndWhenGiven(Queue<int> go) => go.Get();
 
     public static int ExitWith(int code) => code;
 

@@ -5,7 +5,7 @@ using Broker;
 /// <summary>Real child processes on one transport, written once: handles reach the same objects in a child, and what
 /// a SIGKILLed child held comes back (at once where the broker sees the connection drop, when the lease ends where
 /// it cannot). One subclass per transport.</summary>
-public abstract class TransportProcessTests : TransportTests
+public abstract partial class TransportProcessTests : TransportTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 

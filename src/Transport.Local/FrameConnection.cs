@@ -161,12 +161,12 @@ internal sealed class FrameConnection : IAsyncDisposable
                     }
                     if (end - start < 4 + length)
                     {
-                        if (4 + length > buffer.Length)
+                        if (4 + length > buffer.Length && start == 0 && end == buffer.Length)
                         {
-                            // Grown as the frame's bytes come, not to the length it announces: a peer that announces a
-                            // large frame and sends nothing more holds no memory for it. A larger buffer is not
-                            // pooled, so that the collector takes it back once the connection ends.
-                            var size = (int)Math.Min(4L + length, Math.Max(2L * buffer.Length, end - start + (long)ReceiveBufferSize));
+                            // Doubled once the frame's bytes fill it, not grown to the length the frame announces: a
+                            // peer that announces a large frame and sends nothing more holds no memory for it. A
+                            // larger buffer is not pooled, so that the collector takes it back once the connection ends.
+                            var size = (int)Math.Min(2L * buffer.Length, 4L + Wire.MaxFrame);
                             var larger = GC.AllocateUninitializedArray<byte>(size);
                             buffer.AsSpan(start, end - start).CopyTo(larger);
                             if (pooled)

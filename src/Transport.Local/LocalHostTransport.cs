@@ -91,13 +91,14 @@ internal sealed class LocalHostTransport : ITransport
         }
     }
 
-    /// <summary>Removes the directories of hosts that were killed before they could remove their own.</summary>
+    /// <summary>Removes the directories of hosts that were killed before they could remove their own: those whose pid no
+    /// longer exists.</summary>
     private void RemoveStaleDirectories()
     {
         foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
         {
             var parts = Path.GetFileName(directory).Split('-');
-            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !ProcessLiveness.Exists(pid))
             {
                 try
                 {

@@ -6,6 +6,32 @@ using Broker;
 public sealed class LocalHostConformanceTests : ConformanceTests
 {
     protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect("local://"));
+
+    /// <summary>A new host removes the private directories of hosts that died without removing theirs, and keeps those
+    /// of hosts that run.</summary>
+    [Fact]
+    public async Task A_host_removes_the_directories_of_dead_hosts_and_keeps_those_of_live_ones()
+    {
+        int deadPid;
+        using (var ended = System.Diagnostics.Process.Start("true")!)
+        {
+            await ended.WaitForExitAsync();
+            deadPid = ended.Id;
+        }
+        var dead = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"broker-{deadPid}-{Guid.NewGuid():N}")).FullName;
+        var live = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"broker-{Environment.ProcessId}-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            await using var host = BrokerContext.Connect("local://");
+            await new Value<int>(1, broker: host).GetAsync(); // the host makes its directory, and sweeps
+            Assert.False(Directory.Exists(dead), "the dead host's directory is removed");
+            Assert.True(Directory.Exists(live), "the live host's directory is kept");
+        }
+        finally
+        {
+            Directory.Delete(live);
+        }
+    }
 }
 
 /// <summary>The local broker as a child process sees it: every operation over the Unix-domain socket.</summary>

@@ -4,7 +4,7 @@ using Polly.Retry;
 
 namespace Broker.Transport;
 
-/// <summary>The retry every transport puts around its broker calls (DESIGN.md, Faults): exponential backoff with
+/// <summary>The retry every transport puts around its broker calls (docs/guarantees.md, Giving up): exponential backoff with
 /// jitter from 200 ms to at most 4 s between tries, a bounded number of tries, and a warning logged for each.</summary>
 public static class ConnectionRetry
 {

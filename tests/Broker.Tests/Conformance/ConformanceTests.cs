@@ -3,7 +3,7 @@ namespace Broker.Tests.Conformance;
 using System.Text;
 using Broker;
 
-/// <summary>What every transport that keeps queues keeps, written once against the public API (DESIGN.md). Each
+/// <summary>What every transport that keeps queues keeps, written once against the public API (docs/writing-a-transport.md). Each
 /// transport runs it through a subclass that says how to reach its broker.</summary>
 public abstract partial class QueueConformanceTests : IAsyncLifetime
 {

@@ -11,10 +11,20 @@ internal sealed class ExitStatus(string directory)
 
     private const string FileName = "status";
 
+    /// <summary>Folders are named after the process that made them: <c>broker-child-PID-random</c>.</summary>
+    private const string Prefix = "broker-child-";
+
+    private static readonly Lazy<bool> s_swept = new(SweepStale);
+
     public string Directory { get; } = directory;
 
-    /// <summary>A new folder for one child's status.</summary>
-    public static ExitStatus Create() => new(System.IO.Directory.CreateTempSubdirectory("broker-child-").FullName);
+    /// <summary>A new folder for one child's status. The first also removes the folders of parents that no longer
+    /// exist: a process tree killed at once (SIGKILL to all) leaves no process that could remove them.</summary>
+    public static ExitStatus Create()
+    {
+        _ = s_swept.Value;
+        return new(System.IO.Directory.CreateTempSubdirectory($"{Prefix}{Environment.ProcessId}-").FullName);
+    }
 
     /// <summary>This child's folder, or null when its parent named none.</summary>
     public static ExitStatus? OfThisChild() =>
@@ -43,6 +53,19 @@ internal sealed class ExitStatus(string directory)
         {
             return null;
         }
+    }
+
+    private static bool SweepStale()
+    {
+        foreach (var folder in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            if (Path.GetFileName(folder)[Prefix.Length..].Split('-') is [var pid, _] && int.TryParse(pid, out var parent)
+                && parent != Environment.ProcessId && !Native.Exists(parent))
+            {
+                new ExitStatus(folder).Remove();
+            }
+        }
+        return true;
     }
 
     public void Remove()

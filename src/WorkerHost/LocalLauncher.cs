@@ -77,20 +77,25 @@ public sealed class LocalLauncher : IProcessLauncher
     internal static void Forget(int pid) => s_running.TryRemove(pid, out _);
 
     /// <summary>Python's exit handler: daemon children are terminated, the others are waited for, unless this process
-    /// is a child that was terminated: a terminated Python process ends at once and waits for nobody.</summary>
+    /// is a child that was terminated: a terminated Python process ends at once and waits for nobody. The exit codes of
+    /// the children it does not wait for will not be read: their folders go now.</summary>
     private static void EndChildrenAtExit()
     {
         foreach (var child in s_running.Values.Where(c => c.Daemon))
         {
             child.Terminate();
-        }
-        if (ChildHost.Terminated)
-        {
-            return;
+            child.Abandon();
         }
         foreach (var child in s_running.Values.Where(c => !c.Daemon))
         {
-            child.WaitForExitAsync(CancellationToken.None).GetAwaiter().GetResult();
+            if (ChildHost.Terminated)
+            {
+                child.Abandon();
+            }
+            else
+            {
+                child.WaitForExitAsync(CancellationToken.None).GetAwaiter().GetResult();
+            }
         }
     }
 
@@ -168,7 +173,16 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
         }
     }
 
-    public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+    /// <summary>Waits for the child to end, and reaps it: a parent that ends right after a join does not wait for the
+    /// Exited event, which would reap it too.</summary>
+    public async Task WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        Reaped();
+    }
+
+    /// <summary>Removes the folder of a child whose exit code this process will not read, as it ends first.</summary>
+    public void Abandon() => status.Remove();
 
     public void Terminate()
     {

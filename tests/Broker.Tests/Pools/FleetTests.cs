@@ -25,12 +25,25 @@ public abstract class FleetTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>Stops the hosts as an operator does, with SIGTERM, so that each reaps its workers and leaves nothing
+    /// behind; a host that has not ended within the patience is killed with its workers.</summary>
     public async Task DisposeAsync()
     {
         foreach (var host in _hosts.Where(h => !h.HasExited))
         {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
+            Signal(host.Id, "TERM");
+        }
+        foreach (var host in _hosts)
+        {
+            try
+            {
+                await host.WaitForExitAsync().WaitAsync(Patience);
+            }
+            catch (TimeoutException)
+            {
+                host.Kill(entireProcessTree: true);
+                await host.WaitForExitAsync();
+            }
         }
         await _broker.DisposeAsync();
     }

@@ -19,7 +19,7 @@ public class Process : IAsyncDisposable, IDisposable
     private readonly object? _instance;
     private readonly object?[] _args = [];
     private int? _observedPid;
-    private Task? _observedEnd;
+    private readonly Task? _observedEnd;
     private IChildProcess? _child;
     private BrokerContext? _broker;
     private bool _daemon;

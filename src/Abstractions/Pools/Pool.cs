@@ -378,17 +378,6 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _disposed = true;
     }
 
-    private bool IsRunning
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _state == State.Running;
-            }
-        }
-    }
-
     private static string TaskQueueName(string pool) => $"pool.{pool}.tasks";
 
     private List<Process> Workers()
@@ -414,10 +403,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             PoolTargets.Check(method);
             lock (pool._gate)
             {
-                if (pool._state != State.Running)
-                {
-                    throw new InvalidOperationException($"The pool is {pool._state.ToString().ToLowerInvariant()}: it takes no more tasks.");
-                }
+                pool.ThrowUnlessTaking(acceptedEarlier: false);
                 // Join waits for this feed as for a task pending.
                 pool._feeds++;
             }
@@ -512,10 +498,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         lock (_gate)
         {
-            if (_state != State.Running && !(acceptedEarlier && _state == State.Closed))
-            {
-                throw new InvalidOperationException($"The pool is {_state.ToString().ToLowerInvariant()}: it takes no more tasks.");
-            }
+            ThrowUnlessTaking(acceptedEarlier);
         }
         var target = PoolTargets.Name(method);
         var message = new PoolTask[tasks.Count];
@@ -562,14 +545,24 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Refuses new tasks unless the pool runs; a call it <paramref name="acceptedEarlier"/> (an Imap's) may
+    /// still send after <see cref="Close"/>. Called holding the gate.</summary>
+    private void ThrowUnlessTaking(bool acceptedEarlier)
+    {
+        if (_state != State.Running && !(acceptedEarlier && _state == State.Closed))
+        {
+            throw new InvalidOperationException($"The pool is {_state.ToString().ToLowerInvariant()}: it takes no more tasks.");
+        }
+    }
+
     private void CheckDrained()
     {
-        bool fed;
+        bool ending;
         lock (_gate)
         {
-            fed = _feeds == 0;
+            ending = _state != State.Running && _feeds == 0;
         }
-        if (_pending.IsEmpty && !IsRunning && fed)
+        if (ending && _pending.IsEmpty)
         {
             _drained.TrySetResult();
         }

@@ -32,8 +32,7 @@ public sealed class BrokerContext : IAsyncDisposable
         Url = string.Join(",", urls.Select(u => u.Display));
         Logger = options.LoggerFactory.CreateLogger("Broker");
         Serializer = new JsonBrokerSerializer(this, options.SerializerOptions);
-        var factories = Components.OfType<ITransportFactory>().ToList();
-        _transports = urls.Select(u => CreateTransport(u, factories, options)).ToArray();
+        _transports = urls.Select(u => CreateTransport(u, options)).ToArray();
         _queues = new(() => Place(t => t.Queues, "queues"));
         _locks = new(() => Place(t => t.Locks, "locks"));
         _values = new(() => Place(t => t.Values, "values"));
@@ -140,16 +139,14 @@ public sealed class BrokerContext : IAsyncDisposable
 
     public override string ToString() => Url;
 
-    private static ITransport CreateTransport(BrokerUrl url, List<ITransportFactory> factories, BrokerOptions options)
+    private static ITransport CreateTransport(BrokerUrl url, BrokerOptions options)
     {
-        var factory = factories.FirstOrDefault(f => f.Schemes.Contains(url.Scheme));
-        if (factory is null)
-        {
-            var known = string.Join(", ", factories.SelectMany(f => f.Schemes).Order().Select(s => s + "://"));
-            throw new BrokerUrlException(
-                $"No installed transport serves '{url.Display}'. Installed: {(known.Length > 0 ? known : "none")}; " +
-                $"add the Broker.Transport package for '{url.Scheme}' to the application.");
-        }
+        var factory = options.Transports.FirstOrDefault(f => f.Schemes.Contains(url.Scheme))
+            ?? Installed.Transport(url.Scheme)
+            ?? throw new BrokerUrlException(
+                $"No installed transport serves '{url.Display}': add the package that serves {url.Scheme}:// to the " +
+                "application (Broker for local://, Broker.Transport.Redis for redis://, Broker.Transport.RabbitMq for " +
+                "amqp://), or give its factory in BrokerOptions.Transports.");
         return factory.Create(url, options.LoggerFactory);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Broker.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -14,4 +15,8 @@ public sealed class BrokerOptions
     /// <summary>How queue items, values passed to processes and process arguments become JSON. The default is
     /// <see cref="JsonSerializerDefaults.Web"/>; add a source-generated resolver here for trimmed applications.</summary>
     public JsonSerializerOptions? SerializerOptions { get; init; }
+
+    /// <summary>Transport factories given in code, consulted before those the application's packages install (each
+    /// package installs its own: a URL in configuration is enough to select it).</summary>
+    public IList<ITransportFactory> Transports { get; init; } = [];
 }

@@ -142,8 +142,8 @@ public class Process : IAsyncDisposable, IDisposable
         ThrowIfStarted("Start");
         var spec = Describe().ToJson();
         var url = await Broker.ShareAsync(cancellationToken).ConfigureAwait(false);
-        var launcher = Components.OfType<IProcessLauncher>().FirstOrDefault()
-            ?? throw new ProcessStartException("Starting a process needs Broker.WorkerHost beside the application: add a reference to it.");
+        var launcher = Transport.Installed.Launcher()
+            ?? throw new ProcessStartException("Starting a process needs the Broker package, which installs the launcher of child processes: add a PackageReference to Broker.");
         ThrowIfStarted("Start");
         _child = launcher.Start(new ChildStart(Name, Daemon, url, spec));
         s_children.TryAdd(this, 0);

@@ -8,13 +8,29 @@ internal delegate void FrameHandler(int id, byte code, ReadOnlySpan<byte> payloa
 
 /// <summary>Frames over one Unix-domain socket. A frame is sent at once, on the caller's thread, under a lock: a
 /// local socket rarely makes a send wait, and a hand-off to a writer task costs more than the write itself. A frame
-/// that no caller waits on may instead go with the next (<see cref="SendSoon"/>).</summary>
+/// that no caller waits on may instead go with the next (<see cref="SendSoon"/>). A send never waits for the peer to
+/// read: what its socket buffer does not take goes into a backlog that a thread of its own sends, so a peer that
+/// stops reading (stopped with SIGSTOP, or hung) never holds up the sender, nor the broker's lock it sends under.</summary>
 internal sealed class FrameConnection : IAsyncDisposable
 {
     private const int ReceiveBufferSize = 64 * 1024;
+
+    /// <summary>How long closing waits for a backlog to reach a peer that does not read.</summary>
+    private static readonly TimeSpan s_closeDrainLimit = TimeSpan.FromSeconds(5);
+
     private readonly Socket _socket;
+    private readonly nint _descriptor;
     private readonly System.Threading.Lock _sending = new();
     private bool _closed;
+
+    // What the peer's socket did not take yet, in order, and whether the backlog's thread is sending it; under
+    // _sending. While either holds, every frame joins the backlog. The buffer is the pool's. Once _gone (the peer
+    // left, or the socket closed) nothing more is sent.
+    private byte[]? _backlog;
+    private int _backlogLength;
+    private bool _draining;
+    private bool _gone;
+    private readonly ManualResetEventSlim _drained = new(initialState: true);
 
     // Frames that go with the next send, or on their own when the flush queued with the first of them runs; under
     // _sending. The buffer is the pool's.
@@ -27,6 +43,7 @@ internal sealed class FrameConnection : IAsyncDisposable
     public FrameConnection(Socket socket)
     {
         _socket = socket;
+        _descriptor = socket.SafeHandle.DangerousGetHandle();
     }
 
     /// <summary>Sends a finished frame, after any sent soon, and returns its buffer to the pool. A peer that is gone is
@@ -76,20 +93,22 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    private void AppendSoon(byte[] buffer, int length)
+    private void AppendSoon(byte[] buffer, int length) => Append(ref _soon, ref _soonLength, buffer.AsSpan(0, length));
+
+    private static void Append(ref byte[]? pending, ref int pendingLength, ReadOnlySpan<byte> bytes)
     {
-        if (_soon is null || _soon.Length - _soonLength < length)
+        if (pending is null || pending.Length - pendingLength < bytes.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(256, 2 * (_soonLength + length)));
-            if (_soon is not null)
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(256, 2 * (pendingLength + bytes.Length)));
+            if (pending is not null)
             {
-                _soon.AsSpan(0, _soonLength).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_soon);
+                pending.AsSpan(0, pendingLength).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(pending);
             }
-            _soon = larger;
+            pending = larger;
         }
-        buffer.AsSpan(0, length).CopyTo(_soon.AsSpan(_soonLength));
-        _soonLength += length;
+        bytes.CopyTo(pending.AsSpan(pendingLength));
+        pendingLength += bytes.Length;
     }
 
     private void WriteSoon()
@@ -101,18 +120,78 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Under <see cref="_sending"/>: sends what the socket takes now, and leaves the rest to the backlog.</summary>
     private void Write(byte[] buffer, int length)
     {
-        try
+        if (_gone)
         {
-            var sent = 0;
+            return;
+        }
+        var sent = 0;
+        if (_backlogLength == 0 && !_draining)
+        {
             while (sent < length)
             {
-                sent += _socket.Send(buffer, sent, length - sent, SocketFlags.None);
+                var now = Native.SendNow(_descriptor, buffer.AsSpan(sent, length - sent));
+                if (now <= 0)
+                {
+                    if (now < 0)
+                    {
+                        // The read loop sees the peer leave and ends the session.
+                        _gone = true;
+                        return;
+                    }
+                    break;
+                }
+                sent += now;
+            }
+            if (sent == length)
+            {
+                return;
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        Append(ref _backlog, ref _backlogLength, buffer.AsSpan(sent, length - sent));
+        if (!_draining)
         {
+            _draining = true;
+            _drained.Reset();
+            new Thread(Drain) { IsBackground = true, Name = "Broker local backlog" }.Start();
+        }
+    }
+
+    /// <summary>Sends the backlog with sends that wait, outside the lock, until it is empty.</summary>
+    private void Drain()
+    {
+        while (true)
+        {
+            byte[] pending;
+            int length;
+            lock (_sending)
+            {
+                if (_backlogLength == 0 || _gone)
+                {
+                    _draining = false;
+                    _drained.Set();
+                    return;
+                }
+                (pending, length, _backlog, _backlogLength) = (_backlog!, _backlogLength, null, 0);
+            }
+            try
+            {
+                var sent = 0;
+                while (sent < length)
+                {
+                    sent += _socket.Send(pending, sent, length - sent, SocketFlags.None);
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                lock (_sending)
+                {
+                    _gone = true;
+                }
+            }
+            ArrayPool<byte>.Shared.Return(pending);
         }
     }
 
@@ -207,32 +286,38 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends what was left to send soon, then closes the socket, which also ends the read loop. Safe to call
-    /// more than once.</summary>
+    /// <summary>Sends what was left to send soon and the backlog (waiting a few seconds at most for a peer that does
+    /// not read), then closes the socket, which also ends the read loop. Safe to call more than once.</summary>
     public ValueTask DisposeAsync()
     {
         lock (_sending)
         {
-            if (!_closed)
+            if (_closed)
             {
-                _closed = true;
-                WriteSoon();
-                if (_soon is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(_soon);
-                    _soon = null;
-                }
-                try
-                {
-                    // Shutdown wakes a read blocked on this socket; Dispose alone would not.
-                    _socket.Shutdown(SocketShutdown.Both);
-                }
-                catch (SocketException)
-                {
-                    // Already disconnected by the peer.
-                }
-                _socket.Dispose();
+                return default;
             }
+            _closed = true;
+            WriteSoon();
+            if (_soon is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_soon);
+                _soon = null;
+            }
+        }
+        _drained.Wait(s_closeDrainLimit);
+        lock (_sending)
+        {
+            _gone = true;
+            try
+            {
+                // Shutdown wakes a read blocked on this socket; Dispose alone would not.
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // Already disconnected by the peer.
+            }
+            _socket.Dispose();
         }
         return default;
     }

@@ -98,7 +98,7 @@ internal sealed class LocalHostTransport : ITransport
         foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
         {
             var parts = Path.GetFileName(directory).Split('-');
-            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !ProcessLiveness.Exists(pid))
+            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !Native.Exists(pid))
             {
                 try
                 {

@@ -2,8 +2,6 @@ using Broker.Transport;
 using Broker.Transport.Local;
 using Microsoft.Extensions.Logging;
 
-[assembly: BrokerComponent(typeof(LocalTransportFactory))]
-
 namespace Broker.Transport.Local;
 
 /// <summary>Serves <c>local://</c>: with no path, a broker hosted by this process; with the path of a socket

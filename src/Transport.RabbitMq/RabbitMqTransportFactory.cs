@@ -2,8 +2,6 @@ using Broker.Transport;
 using Broker.Transport.RabbitMq;
 using Microsoft.Extensions.Logging;
 
-[assembly: BrokerComponent(typeof(RabbitMqTransportFactory))]
-
 namespace Broker.Transport.RabbitMq;
 
 /// <summary>Serves <c>amqp://host[:port][/vhost][?prefetch=1]</c> and <c>amqps://</c>, with any credentials as

@@ -2,8 +2,6 @@ using Broker.Transport;
 using Broker.Transport.Redis;
 using Microsoft.Extensions.Logging;
 
-[assembly: BrokerComponent(typeof(RedisTransportFactory))]
-
 namespace Broker.Transport.Redis;
 
 /// <summary>Serves <c>redis://host[:port][/database][?lease=10s&amp;poll=500ms&amp;prefetch=1]</c> and <c>rediss://</c>, with any

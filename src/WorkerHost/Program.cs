@@ -1,12 +1,10 @@
 using Broker;
-using Broker.WorkerHost;
+using Broker.Processes;
 using Microsoft.Extensions.Logging;
 
-TaskAssemblies.Resolve();
-if (args is [ChildHost.Flag])
-{
-    return ChildHost.Run();
-}
+// Its worker processes are started, signalled and reaped as the core package's launcher does: Linux and macOS.
+[assembly: System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+
 return await HostCommand.RunAsync(args);
 
 /// <summary><c>Broker.WorkerHost --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...</c>:

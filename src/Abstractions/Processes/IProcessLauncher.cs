@@ -1,7 +1,7 @@
 namespace Broker.Processes;
 
-/// <summary>Starts operating-system processes that run a <see cref="Process"/>'s target. Broker.WorkerHost provides
-/// the one applications use; it is found like a transport, through <see cref="Transport.BrokerComponentAttribute"/>.</summary>
+/// <summary>Starts operating-system processes that run a <see cref="Process"/>'s target. The Broker package installs
+/// the one applications use, through the runtime setting <c>Broker.ProcessLauncher</c>.</summary>
 public interface IProcessLauncher
 {
     /// <summary>Starts a child. It reads <see cref="ChildStart.Spec"/> and reaches the broker at

@@ -23,8 +23,9 @@ public interface ITransport : IAsyncDisposable
     ValueTask<string> ShareAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>Creates transports for the URL schemes it names. An assembly announces its factory with
-/// <see cref="BrokerComponentAttribute"/>, so that a URL alone selects it.</summary>
+/// <summary>Creates transports for the URL schemes it names. A transport's package installs its factory through a
+/// runtime setting per scheme (see docs/writing-a-transport.md), so that a URL alone selects it; an application can
+/// also give one in <see cref="BrokerOptions.Transports"/>.</summary>
 public interface ITransportFactory
 {
     /// <summary>The schemes served, in lower case, such as <c>redis</c>.</summary>
@@ -33,14 +34,4 @@ public interface ITransportFactory
     /// <summary>Creates a transport; connecting may wait for first use.</summary>
     /// <exception cref="BrokerUrlException">The URL does not fit this transport.</exception>
     ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory);
-}
-
-/// <summary>Announces a transport factory or a process launcher that Broker finds by scanning the application's
-/// <c>Broker.*.dll</c> assemblies, so that configuration, not code, picks it.</summary>
-[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
-public sealed class BrokerComponentAttribute(Type componentType) : Attribute
-{
-    /// <summary>A public type with a parameterless constructor implementing <see cref="ITransportFactory"/> or
-    /// <see cref="Processes.IProcessLauncher"/>.</summary>
-    public Type ComponentType { get; } = componentType;
 }

@@ -62,6 +62,67 @@ public sealed class FaultTests
         }
     }
 
+    /// <summary>A child holds items handed ahead, asks for an item far larger than its socket takes, and stops (SIGSTOP)
+    /// before reading the answer. A get that finds its queue empty then makes the broker recall the items the child
+    /// holds: the broker goes on serving every client meanwhile, and the child, continued, ends with nothing lost.</summary>
+    [Fact]
+    public async Task A_child_stopped_with_SIGSTOP_while_the_broker_sends_to_it_holds_up_no_other_client()
+    {
+        const int Small = 64;
+        var small = new Queue<string>();
+        var large = new Queue<string>();
+        var lengths = new Queue<int>();
+        for (var i = 0; i < Small; i++)
+        {
+            await small.PutAsync($"item {i}");
+        }
+        await large.PutAsync(new string('x', 8 << 20));
+        await using var child = new Process(Targets.HoldAheadThenAskAndStop, small, large, lengths);
+        await child.StartAsync();
+        await Eventually.TrueAsync(() => Task.FromResult(State(child.Pid!.Value) == 'T'), "the child to stop itself");
+        var takenHere = 0;
+        try
+        {
+            // On a thread of its own: a broker that blocks under its lock would block this caller, not only its task.
+            await Task.Run(async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        await small.GetAsync(TimeSpan.FromSeconds(1));
+                        takenHere++;
+                    }
+                }
+                catch (QueueEmptyException)
+                {
+                    // What is left is in the stopped child, which cannot answer the recall.
+                }
+                var other = new Queue<int>();
+                await other.PutAsync(1);
+                Assert.Equal(1, await other.GetAsync(Patience));
+            }).WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            Signal("CONT", child.Pid!.Value);
+        }
+        Assert.Equal(8 << 20, await lengths.GetAsync(Patience));
+        Assert.True(await child.JoinAsync(Patience));
+        Assert.Equal(0, child.ExitCode);
+        Assert.InRange(takenHere, 1, Small - 2);
+        Assert.Equal(Small - 1 - takenHere, await small.CountAsync());
+    }
+
+    private static char State(int pid) => File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim()[0];
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString()]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     private static bool IsRunning(int pid) =>
         File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim()[0] != 'Z';
 

@@ -128,6 +128,21 @@ public static class Targets
         }
     }
 
+    /// <summary>Takes a small item, so that the broker hands it more ahead; asks for a large one and, before the answer
+    /// can be read, stops itself with SIGSTOP; once continued, reports the large item's length.</summary>
+    public static async Task HoldAheadThenAskAndStop(Queue<string> small, Queue<string> large, Queue<int> lengths)
+    {
+        await small.GetAsync();
+        // Declared first, so that the get's request leaves at once.
+        await large.CountAsync();
+        var pending = large.GetAsync();
+        Assert.Equal(0, kill(Environment.ProcessId, 19));
+        lengths.Put((await pending).Length);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int kill(int pid, int signal);
+
     /// <summary>CPython's _test_close: ends when an item comes.</summary>
     public static void EndWhenGiven(Queue<int> go) => go.Get();
 

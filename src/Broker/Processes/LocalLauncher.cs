@@ -1,27 +1,23 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Broker.Processes;
-using Broker.Transport;
-using Broker.WorkerHost;
 
-[assembly: BrokerComponent(typeof(LocalLauncher))]
+namespace Broker.Processes;
 
-namespace Broker.WorkerHost;
-
-/// <summary>Starts each child as this application run again through Broker.WorkerHost (<c>dotnet exec</c> with the
-/// application's own dependency and runtime files), so the child loads the very assemblies the parent has, as
-/// Python's spawn re-imports the main module. The child's standard input is its lifeline: it carries the spec, then
+/// <summary>Starts each child as this application run again on Broker.dll (<c>dotnet exec</c> with the application's
+/// own dependency and runtime files), so the child loads the very assemblies the parent has, as Python's spawn
+/// re-imports the main module; a single-file application is run again itself, and <see cref="StartupHook"/> turns it
+/// into the child before its <c>Main</c>. The child's standard input is its lifeline: it carries the spec, then
 /// stays open, and its end tells a daemon child that its parent is gone, however the parent ended.</summary>
-public sealed class LocalLauncher : IProcessLauncher
+internal sealed class LocalLauncher : IProcessLauncher
 {
     private static readonly ConcurrentDictionary<int, ChildProcess> s_running = new();
-    private static readonly Lazy<(string Host, string[] Arguments)> s_command = new(ResolveCommand);
+    private static readonly Lazy<(string Host, string[] Arguments, (string Name, string Value)[] Environment)> s_command = new(ResolveCommand);
     private static int s_exitHooked;
 
     public IChildProcess Start(ChildStart start)
     {
-        var (host, arguments) = s_command.Value;
+        var (host, arguments, environment) = s_command.Value;
         var info = new ProcessStartInfo(host)
         {
             UseShellExecute = false,
@@ -30,6 +26,10 @@ public sealed class LocalLauncher : IProcessLauncher
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
         }
         info.Environment[BrokerContext.UrlVariable] = start.BrokerUrl;
         var status = ExitStatus.Create();
@@ -99,14 +99,19 @@ public sealed class LocalLauncher : IProcessLauncher
         }
     }
 
-    private static (string Host, string[] Arguments) ResolveCommand()
+    private static (string Host, string[] Arguments, (string, string)[] Environment) ResolveCommand()
     {
+        if (typeof(LocalLauncher).Assembly.Location.Length == 0)
+        {
+            // Bundled in a single-file application: there is no Broker.dll on disk to run, only the application.
+            return (Environment.ProcessPath!, [], StartupHook.Install());
+        }
         var dependencies = (AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string)?.Split(';').FirstOrDefault(f => f.Length > 0);
         if (dependencies is null || !File.Exists(dependencies))
         {
             throw new ProcessStartException(
                 "This application has no .deps.json file, which a child process needs to load the same assemblies; " +
-                "run it with 'dotnet run', 'dotnet App.dll' or its apphost, not as a single-file bundle.");
+                "run it with 'dotnet run', 'dotnet App.dll', its apphost, or publish it as a single file.");
         }
         var runtimeConfig = dependencies[..^".deps.json".Length] + ".runtimeconfig.json";
         if (!File.Exists(runtimeConfig))
@@ -115,7 +120,7 @@ public sealed class LocalLauncher : IProcessLauncher
         }
         var dotnetRoot = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
         var host = Path.Combine(dotnetRoot, OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
-        return (host, ["exec", "--depsfile", dependencies, "--runtimeconfig", runtimeConfig, typeof(LocalLauncher).Assembly.Location, ChildHost.Flag]);
+        return (host, ["exec", "--depsfile", dependencies, "--runtimeconfig", runtimeConfig, typeof(LocalLauncher).Assembly.Location, ChildHost.Flag], []);
     }
 }
 

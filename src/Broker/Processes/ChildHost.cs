@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Broker.Processes;
 
-namespace Broker.WorkerHost;
+
+namespace Broker.Processes;
 
 /// <summary>The child's side: reads the spec from standard input, watches that input as its lifeline, turns SIGTERM
 /// into an orderly exit, runs the target, and reports how it ended.</summary>
@@ -26,6 +26,7 @@ internal static class ChildHost
 
     public static int Run()
     {
+        TaskAssemblies.Resolve();
         // The default context needs only BROKER_URL, and finding its transport takes a while: it is built while the spec
         // is read. Should it fail, the target's first use of it raises the same error again.
         _ = Task.Run(() => BrokerContext.Default);

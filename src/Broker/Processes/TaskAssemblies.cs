@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.Loader;
 
-namespace Broker.WorkerHost;
+namespace Broker.Processes;
 
 /// <summary>The assemblies holding a user's [PoolTask] methods, given to the host program with <c>--assembly</c>. Their
 /// paths travel in <c>BROKER_ASSEMBLIES</c>, which the worker processes inherit, so they resolve the same assemblies

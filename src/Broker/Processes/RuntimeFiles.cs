@@ -1,4 +1,4 @@
-namespace Broker.WorkerHost;
+namespace Broker.Processes;
 
 /// <summary>The .NET runtime's files of one process in the temporary folder: its diagnostics socket and its debugger's
 /// two pipes. The runtime removes them when the process exits, and leaves them behind when a signal kills it: the

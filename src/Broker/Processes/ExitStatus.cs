@@ -1,4 +1,4 @@
-namespace Broker.WorkerHost;
+namespace Broker.Processes;
 
 /// <summary>How a child ended, as Python reports it, in a folder of its own that the launcher makes (mode 0700). .NET
 /// reports a child killed by signal N as the exit code 128 + N, the same number a child that exits with 128 + N gives:

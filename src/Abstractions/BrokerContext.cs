@@ -54,6 +54,7 @@ public sealed class BrokerContext : IAsyncDisposable
     /// <summary>The URL with passwords hidden.</summary>
     public string Url { get; }
 
+    /// <summary>The settings this context was made with.</summary>
     public BrokerOptions Options { get; }
 
     internal ILogger Logger { get; }
@@ -137,6 +138,7 @@ public sealed class BrokerContext : IAsyncDisposable
         }
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Url;
 
     private static ITransport CreateTransport(BrokerUrl url, BrokerOptions options)

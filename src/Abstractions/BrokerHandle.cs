@@ -12,7 +12,7 @@ public abstract class BrokerHandle
 
     private protected BrokerHandle(BrokerContext? broker, string? name, string kind, bool create)
     {
-        Broker = broker ?? BrokerContext.Default;
+        Context = broker ?? BrokerContext.Default;
         Name = name is null ? $"{kind}-{Guid.NewGuid():N}" : BrokerNames.Validate(name, kind);
         if (create)
         {
@@ -28,8 +28,9 @@ public abstract class BrokerHandle
     public string Name { get; }
 
     /// <summary>The broker the object lives on.</summary>
-    public BrokerContext Broker { get; }
+    public BrokerContext Context { get; }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{GetType().Name}({Name})";
 
     internal abstract HandleDescriptor Describe();

@@ -34,6 +34,7 @@ public sealed class BrokerUrl
     /// <summary>The address with any password replaced by <c>***</c>, safe for logs and messages.</summary>
     public string Display { get; }
 
+    /// <inheritdoc/>
     public override string ToString() => Display;
 
     /// <summary>Parses one address. A <c>local://</c> address is left to its transport, which reads it without

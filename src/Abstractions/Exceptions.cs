@@ -3,7 +3,9 @@ namespace Broker;
 /// <summary>The base of every error Broker raises about a broker, a primitive or a process.</summary>
 public class BrokerException : Exception
 {
+    /// <summary>A failure with its message.</summary>
     public BrokerException(string message) : base(message) { }
+    /// <summary>A failure with its message and the exception that caused it.</summary>
     public BrokerException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
@@ -22,6 +24,7 @@ public sealed class PrimitiveNotSupportedException(string message) : BrokerExcep
 public sealed class QueueEmptyException(string queue)
     : BrokerException($"Queue '{queue}' is empty.")
 {
+    /// <summary>The queue that was empty.</summary>
     public string Queue { get; } = queue;
 }
 
@@ -29,6 +32,7 @@ public sealed class QueueEmptyException(string queue)
 public sealed class QueueFullException(string queue, int maxSize)
     : BrokerException($"Queue '{queue}' is full (maxsize {maxSize}).")
 {
+    /// <summary>The queue that was full.</summary>
     public string Queue { get; } = queue;
 }
 

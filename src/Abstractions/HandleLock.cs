@@ -34,8 +34,8 @@ internal sealed class HandleLock
     {
         null => Own(owner),
         None => new(Describe(owner), null, None),
-        _ when descriptor.Split(':', 2) is ["rlock", var name] => new(Describe(owner), new(() => new RLock(name, owner.Broker)), descriptor),
-        _ when descriptor.Split(':', 2) is ["lock", var name] => new(Describe(owner), new(() => new Lock(name, owner.Broker)), descriptor),
+        _ when descriptor.Split(':', 2) is ["rlock", var name] => new(Describe(owner), new(() => new RLock(name, owner.Context)), descriptor),
+        _ when descriptor.Split(':', 2) is ["lock", var name] => new(Describe(owner), new(() => new Lock(name, owner.Context)), descriptor),
         _ => throw new BrokerSerializationException($"{owner} came with a lock described as '{descriptor}', which names no lock."),
     };
 
@@ -45,5 +45,5 @@ internal sealed class HandleLock
 
     private static string Describe(BrokerHandle owner) => $"{owner.GetType().Name.Split('`')[0]} '{owner.Name}'";
 
-    private static HandleLock Own(BrokerHandle owner) => new(Describe(owner), new(() => new RLock(owner.Name + ".lock", owner.Broker)), null);
+    private static HandleLock Own(BrokerHandle owner) => new(Describe(owner), new(() => new RLock(owner.Name + ".lock", owner.Context)), null);
 }

@@ -43,7 +43,7 @@ public abstract class LockHandle : BrokerHandle
 
     /// <summary>Whether any process holds the lock at this moment, Python's <c>locked()</c>: a moment's view, which
     /// may have changed by the time the caller reads it.</summary>
-    public ValueTask<bool> LockedAsync(CancellationToken cancellationToken = default) => Broker.Locks.IsHeldAsync(Name, cancellationToken);
+    public ValueTask<bool> LockedAsync(CancellationToken cancellationToken = default) => Context.Locks.IsHeldAsync(Name, cancellationToken);
 
     /// <summary>Python's <c>locked()</c>.</summary>
     public bool Locked() => Sync.Run(LockedAsync());
@@ -68,6 +68,7 @@ public sealed class Lock : LockHandle
     {
     }
 
+    /// <inheritdoc/>
     public override ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
     {
         LockOwner owner;
@@ -77,13 +78,13 @@ public sealed class Lock : LockHandle
             owner = _owner ?? throw new LockNotOwnedException($"Lock '{Name}' is not held by this process.");
             _owner = null;
         }
-        return Broker.Locks.ReleaseAsync(Name, owner, cancellationToken);
+        return Context.Locks.ReleaseAsync(Name, owner, cancellationToken);
     }
 
     internal override async ValueTask<LockLease?> TryAcquireLeaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var owner = LockOwner.New();
-        var lease = await Broker.Locks.AcquireAsync(Name, owner, timeout, cancellationToken).ConfigureAwait(false);
+        var lease = await Context.Locks.AcquireAsync(Name, owner, timeout, cancellationToken).ConfigureAwait(false);
         if (lease is not null)
         {
             lock (_gate)
@@ -124,7 +125,7 @@ public sealed class RLock : LockHandle
             return default;
         }
         _hold.Value = null;
-        return Broker.Locks.ReleaseAsync(Name, hold.Owner, cancellationToken);
+        return Context.Locks.ReleaseAsync(Name, hold.Owner, cancellationToken);
     }
 
     // Not async: the hold is set in the caller's flow, which an async method's own context would hide from it.
@@ -136,7 +137,7 @@ public sealed class RLock : LockHandle
         }
         var hold = new Hold(LockOwner.New());
         _hold.Value = hold;
-        return hold.AcquireAsync(Broker.Locks, Name, timeout, cancellationToken);
+        return hold.AcquireAsync(Context.Locks, Name, timeout, cancellationToken);
     }
 
     internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
@@ -246,5 +247,6 @@ public sealed class LockScope : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Releases the lock, as leaving Python's <c>with</c> block does.</summary>
     public void Dispose() => Sync.Run(DisposeAsync());
 }

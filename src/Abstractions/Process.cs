@@ -79,12 +79,12 @@ public class Process : IAsyncDisposable, IDisposable
 
     /// <summary>The broker the child uses; <see cref="BrokerContext.Default"/> by default. Set it before <see cref="Start"/>.</summary>
     [JsonIgnore]
-    public BrokerContext Broker
+    public BrokerContext Context
     {
         get => _broker ?? BrokerContext.Default;
         set
         {
-            ThrowIfStarted("Broker");
+            ThrowIfStarted("Context");
             _broker = value;
         }
     }
@@ -141,7 +141,7 @@ public class Process : IAsyncDisposable, IDisposable
     {
         ThrowIfStarted("Start");
         var spec = Describe().ToJson();
-        var url = await Broker.ShareAsync(cancellationToken).ConfigureAwait(false);
+        var url = await Context.ShareAsync(cancellationToken).ConfigureAwait(false);
         var launcher = Transport.Installed.Launcher()
             ?? throw new ProcessStartException("Starting a process needs the Broker package, which installs the launcher of child processes: add a PackageReference to Broker.");
         ThrowIfStarted("Start");
@@ -227,8 +227,10 @@ public class Process : IAsyncDisposable, IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Terminates the process if it still runs and reaps it; see <see cref="DisposeAsync"/>.</summary>
     public void Dispose() => Sync.Run(DisposeAsync());
 
+    /// <inheritdoc/>
     public override string ToString() =>
         $"<{GetType().Name} name='{Name}' {(_closed ? "closed" : ExitCode is { } code ? $"exitcode={code}" : IsAlive ? "started" : "initial")}{(Daemon ? " daemon" : "")}>";
 
@@ -274,8 +276,8 @@ public class Process : IAsyncDisposable, IDisposable
             {
                 throw new ProcessStartException($"{Name} has nothing to run: give it a target, or subclass Process and override Run().");
             }
-            var state = Broker.Serializer.ToElement(this, type, $"the state of {type.Name}");
-            Broker.Serializer.FromElement(state, type, $"the state of {type.Name}");
+            var state = Context.Serializer.ToElement(this, type, $"the state of {type.Name}");
+            Context.Serializer.FromElement(state, type, $"the state of {type.Name}");
             return new ProcessSpec(Name, Daemon, Environment.ProcessId, parent.Name, null, null, type.AssemblyQualifiedName, state);
         }
 
@@ -294,9 +296,9 @@ public class Process : IAsyncDisposable, IDisposable
             {
                 throw new ProcessStartException($"{char.ToUpperInvariant(what[0])}{what[1..]} is a {arg.GetType()}, not a {parameters[i].ParameterType}.");
             }
-            args[i] = Broker.Serializer.ToElement(_args[i], parameters[i].ParameterType, what);
+            args[i] = Context.Serializer.ToElement(_args[i], parameters[i].ParameterType, what);
             // Read it back now: an argument the child could not rebuild fails here, in the parent, with its name.
-            Broker.Serializer.FromElement(args[i], parameters[i].ParameterType, what);
+            Context.Serializer.FromElement(args[i], parameters[i].ParameterType, what);
         }
         return new ProcessSpec(Name, Daemon, Environment.ProcessId, parent.Name, target, args, null, null);
     }

@@ -35,11 +35,11 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>Where items that cannot be read as <typeparamref name="T"/> go, each with its reason: the queue
     /// named <c>{Name}.dead</c>.</summary>
-    public Queue<DeadLetter> DeadLetters => new(Broker, Name + ".dead", 0);
+    public Queue<DeadLetter> DeadLetters => new(Context, Name + ".dead", 0);
 
     private protected virtual bool Joinable => false;
 
-    private protected IQueueBackend Backend => Broker.Queues;
+    private protected IQueueBackend Backend => Context.Queues;
 
     /// <summary>Appends <paramref name="item"/>, waiting up to <paramref name="timeout"/> (null: without limit)
     /// while the queue is full. Returns once the broker has accepted it.</summary>
@@ -48,7 +48,7 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var body = Broker.Serializer.Serialize(item, $"an item of queue '{Name}'");
+        var body = Context.Serializer.Serialize(item, $"an item of queue '{Name}'");
         if (body.Length > Backend.MaxItemSize)
         {
             throw new ItemTooLargeException(Name, body.Length, Backend.MaxItemSize);
@@ -133,7 +133,7 @@ public class Queue<T> : BrokerHandle
         }
         try
         {
-            return (true, Broker.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'"));
+            return (true, Context.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'"));
         }
         catch (BrokerSerializationException e)
         {
@@ -179,7 +179,7 @@ public class Queue<T> : BrokerHandle
     }
 
     private protected override Task CreateAsync(CancellationToken cancellationToken) =>
-        Broker.DeclareQueueAsync(Name, MaxSize);
+        Context.DeclareQueueAsync(Name, MaxSize);
 
     internal override HandleDescriptor Describe() => new(Kind, Name, MaxSize);
 
@@ -190,12 +190,12 @@ public class Queue<T> : BrokerHandle
     {
         // Past the item limit: an item at the limit grows by a third as a dead letter, which the transports still carry.
         var deadLetter = new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow);
-        await DeadLetters.PutBodyAsync(Broker.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
+        await DeadLetters.PutBodyAsync(Context.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
         if (Joinable)
         {
             await Backend.AckAsync(delivery, cancellationToken).ConfigureAwait(false);
         }
-        Broker.Logger.LogWarning("An item of queue {Queue} could not be read and went to {DeadLetters}: {Reason}", Name, Name + ".dead", reason);
+        Context.Logger.LogWarning("An item of queue {Queue} could not be read and went to {DeadLetters}: {Reason}", Name, Name + ".dead", reason);
     }
 }
 

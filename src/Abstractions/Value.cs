@@ -33,14 +33,16 @@ public sealed class Value<T> : BrokerHandle where T : struct, INumber<T>
         _lock = HandleLock.Attach(this, descriptor.Lock);
     }
 
-    private IValueBackend Backend => Broker.Values;
+    private IValueBackend Backend => Context.Values;
 
+    /// <summary>Reads the value, Python's <c>v.value</c>.</summary>
     public async ValueTask<T> GetAsync(CancellationToken cancellationToken = default)
     {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         return (await Backend.GetAsync(Name, Scalar.KindOf<T>(), cancellationToken).ConfigureAwait(false)).To<T>();
     }
 
+    /// <summary>Sets the value, Python's <c>v.value = x</c>.</summary>
     public async ValueTask SetAsync(T value, CancellationToken cancellationToken = default)
     {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
@@ -68,8 +70,10 @@ public sealed class Value<T> : BrokerHandle where T : struct, INumber<T>
     /// <summary>Python's <c>v.value = x</c>.</summary>
     public void Set(T value) => Sync.Run(SetAsync(value));
 
+    /// <summary>The synchronous twin of <see cref="AddAsync"/>.</summary>
     public T Add(T delta) => Sync.Run(AddAsync(delta));
 
+    /// <summary>The synchronous twin of <see cref="CompareExchangeAsync"/>.</summary>
     public T CompareExchange(T value, T comparand) => Sync.Run(CompareExchangeAsync(value, comparand));
 
     /// <summary>The lock that guards this value, Python's <c>get_lock()</c>: hold it for a read-modify-write.</summary>
@@ -126,16 +130,19 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
         _lock = descriptor is null ? null! : HandleLock.Attach(this, descriptor.Lock);
     }
 
+    /// <summary>The number of elements, Python's <c>len(arr)</c>.</summary>
     public int Length { get; }
 
-    private IValueBackend Backend => Broker.Values;
+    private IValueBackend Backend => Context.Values;
 
+    /// <summary>Python's <c>arr[i]</c> and <c>arr[i] = x</c>; each element on its own is atomic.</summary>
     public T this[int index]
     {
         get => Sync.Run(GetAsync(index));
         set => Sync.Run(SetAsync(index, value));
     }
 
+    /// <summary>Reads element <paramref name="index"/>.</summary>
     public async ValueTask<T> GetAsync(int index, CancellationToken cancellationToken = default)
     {
         var element = ElementName(index);
@@ -143,6 +150,7 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
         return (await Backend.GetAsync(element, Scalar.KindOf<T>(), cancellationToken).ConfigureAwait(false)).To<T>();
     }
 
+    /// <summary>Sets element <paramref name="index"/>.</summary>
     public async ValueTask SetAsync(int index, T value, CancellationToken cancellationToken = default)
     {
         var element = ElementName(index);
@@ -158,6 +166,7 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
         return (await Backend.AddAsync(element, Scalar.From(delta), cancellationToken).ConfigureAwait(false)).To<T>();
     }
 
+    /// <summary>The synchronous twin of <see cref="AddAsync(int, T, CancellationToken)"/>.</summary>
     public T Add(int index, T delta) => Sync.Run(AddAsync(index, delta));
 
     /// <summary>Reads every element, Python's <c>arr[:]</c>; not a snapshot unless <see cref="GetLock"/> is held.</summary>
@@ -171,6 +180,7 @@ public sealed class Array<T> : BrokerHandle where T : struct, INumber<T>
         return values;
     }
 
+    /// <summary>The synchronous twin of <see cref="ToArrayAsync"/>.</summary>
     public T[] ToArray() => Sync.Run(ToArrayAsync());
 
     /// <summary>The lock that guards this array, Python's <c>get_lock()</c>.</summary>

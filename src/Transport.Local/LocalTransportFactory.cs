@@ -8,7 +8,10 @@ namespace Broker.Transport.Local;
 /// (<c>local:///tmp/broker-1-x/broker.sock</c>, as a parent gives its children), that broker.</summary>
 public sealed class LocalTransportFactory : ITransportFactory
 {
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Schemes { get; } = ["local"];
+
+    /// <inheritdoc/>
 
     public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
     {

@@ -9,7 +9,10 @@ namespace Broker.Transport.RabbitMq;
 /// and values.</summary>
 public sealed class RabbitMqTransportFactory : ITransportFactory
 {
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Schemes { get; } = ["amqp", "amqps"];
+
+    /// <inheritdoc/>
 
     public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
     {

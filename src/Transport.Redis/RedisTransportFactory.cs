@@ -8,7 +8,10 @@ namespace Broker.Transport.Redis;
 /// credentials as <c>user:password@</c> before the host.</summary>
 public sealed class RedisTransportFactory : ITransportFactory
 {
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Schemes { get; } = ["redis", "rediss"];
+
+    /// <inheritdoc/>
 
     public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
     {

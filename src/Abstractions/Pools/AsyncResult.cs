@@ -17,8 +17,10 @@ public sealed class AsyncResult<T>
         _errorCallback = errorCallback;
     }
 
+    /// <summary>The result as a task, for <c>await</c> and <c>Task.WhenAll</c>.</summary>
     public Task<T> Task => _completion.Task;
 
+    /// <summary>Lets the result be awaited directly.</summary>
     public TaskAwaiter<T> GetAwaiter() => _completion.Task.GetAwaiter();
 
     /// <summary>Python's <c>get(timeout=None)</c>: the result, or the task's exception.</summary>
@@ -40,6 +42,7 @@ public sealed class AsyncResult<T>
         }
     }
 
+    /// <summary>Python's <c>ready()</c>: whether the task has finished, well or not.</summary>
     public bool Ready() => _completion.Task.IsCompleted;
 
     /// <summary>Python's <c>successful()</c>.</summary>

@@ -79,7 +79,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         {
             Name = $"PoolWorker-{Interlocked.Increment(ref started)}",
             Daemon = true,
-            Broker = _broker,
+            Context = _broker,
         };
         for (var i = 0; i < Processes; i++)
         {
@@ -361,6 +361,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         return default;
     }
 
+    /// <summary>Python's <c>terminate()</c> as the <c>with</c> block ends it: the pool ends its workers.</summary>
     public void Dispose()
     {
         if (_disposed)

@@ -22,7 +22,7 @@ internal static class PoolWorker
     /// <param name="initializer">Run once before the first task, as Python's <c>initializer</c>.</param>
     public static async Task Serve(JoinableQueue<TaskBatch> tasks, int maxTasks, PoolCall? initializer)
     {
-        var broker = tasks.Broker;
+        var broker = tasks.Context;
         if (initializer is not null)
         {
             Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args, oneArgumentEach: false);
@@ -185,11 +185,11 @@ internal static class PoolWorker
             }
             if (batch.ReplyTo is not { } replyTo)
             {
-                queue.Broker.Logger.LogWarning("A message of pool queue {Queue} names no queue to answer to; its results are dropped.", queue.Name);
+                queue.Context.Logger.LogWarning("A message of pool queue {Queue} names no queue to answer to; its results are dropped.", queue.Name);
                 return Task.CompletedTask;
             }
             // The context declares each queue once, so a handle per message costs no round trip.
-            return new Queue<ResultBatch>(name: replyTo, broker: queue.Broker).PutAsync(new ResultBatch(results)).AsTask();
+            return new Queue<ResultBatch>(name: replyTo, broker: queue.Context).PutAsync(new ResultBatch(results)).AsTask();
         }
     }
 
@@ -200,7 +200,7 @@ internal static class PoolWorker
         var reason = $"The task was delivered {attempt} times, and each worker that took it ended before finishing it " +
             $"(killed or crashed); the pool allows {batch.MaxAttempts} attempts.";
         DeadLetter(tasks, batch, task, reason, "a task given up");
-        tasks.Broker.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
+        tasks.Context.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
         return new PoolResult(task.Id, null, new RemoteError("WorkerLost", reason, null));
     }
 
@@ -208,12 +208,12 @@ internal static class PoolWorker
     {
         try
         {
-            return new PoolResult(task.Id, Chunk.Run(tasks.Broker.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk, task.OneArgumentEach), null);
+            return new PoolResult(task.Id, Chunk.Run(tasks.Context.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk, task.OneArgumentEach), null);
         }
         catch (PoolTaskRefusedException e)
         {
             DeadLetter(tasks, batch, task, e.Message, "a refused task");
-            tasks.Broker.Logger.LogWarning("Refused a task of pool queue {Queue} and dead-lettered it: {Reason}", tasks.Name, e.Message);
+            tasks.Context.Logger.LogWarning("Refused a task of pool queue {Queue} and dead-lettered it: {Reason}", tasks.Name, e.Message);
             return new PoolResult(task.Id, null, new RemoteError(nameof(PoolTaskRefusedException), e.Message, null));
         }
         catch (Exception e)
@@ -225,7 +225,7 @@ internal static class PoolWorker
     /// <summary>Dead-letters <paramref name="task"/> as a message of its own, which could be put back as it is.</summary>
     private static void DeadLetter(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, string reason, string what) =>
         tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason,
-            tasks.Broker.Serializer.Serialize(batch with { Tasks = [task] }, what), DateTimeOffset.UtcNow));
+            tasks.Context.Serializer.Serialize(batch with { Tasks = [task] }, what), DateTimeOffset.UtcNow));
 }
 
 /// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>

@@ -19,13 +19,16 @@ public sealed record ChildStart(string Name, bool Daemon, string BrokerUrl, stri
 /// <summary>A started child, reaped by its launcher.</summary>
 public interface IChildProcess : IDisposable
 {
+    /// <summary>The child's process id.</summary>
     int Pid { get; }
 
+    /// <summary>Whether the child has ended.</summary>
     bool HasExited { get; }
 
     /// <summary>As Python reports it: the child's own code, or minus the signal number that ended it; null while it runs.</summary>
     int? ExitCode { get; }
 
+    /// <summary>Completes when the child has ended and was reaped.</summary>
     Task WaitForExitAsync(CancellationToken cancellationToken);
 
     /// <summary>Sends SIGTERM: the child's shutdown runs.</summary>

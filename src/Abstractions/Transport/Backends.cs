@@ -49,6 +49,7 @@ public interface IQueueBackend
 /// done. A transport never throws for what it took.</param>
 public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1, string? unreadable = null)
 {
+    /// <summary>The queue whose item was too large.</summary>
     public string Queue { get; } = queue;
 
     /// <summary>The item's bytes, owned by this delivery.</summary>
@@ -94,6 +95,7 @@ public readonly record struct LockOwner(long Sequence)
     /// <summary>An owner no other acquisition in this process has had.</summary>
     public static LockOwner New() => new(Interlocked.Increment(ref s_last));
 
+    /// <inheritdoc/>
     public override string ToString() => $"{s_process}:{Sequence}";
 }
 
@@ -104,8 +106,10 @@ public interface IValueBackend
     /// value does not reset it.</summary>
     ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken);
 
+    /// <summary>Reads the number <paramref name="name"/> holds, as <paramref name="kind"/>.</summary>
     ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken);
 
+    /// <summary>Sets the number <paramref name="name"/> holds.</summary>
     ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken);
 
     /// <summary>Adds atomically and returns the new value.</summary>

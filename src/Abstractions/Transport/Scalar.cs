@@ -6,7 +6,9 @@ namespace Broker.Transport;
 /// <summary>Whether a number is kept as a 64-bit integer or a double.</summary>
 public enum ScalarKind : byte
 {
+    /// <summary>A 64-bit integer.</summary>
     Integer = 0,
+    /// <summary>A double.</summary>
     Float = 1,
 }
 
@@ -20,12 +22,18 @@ public readonly record struct Scalar
         Float = @float;
     }
 
+    /// <summary>Which of <see cref="Integer"/> and <see cref="Float"/> holds the number.</summary>
     public ScalarKind Kind { get; }
+    /// <summary>The number, if it is an integer.</summary>
     public long Integer { get; }
+    /// <summary>The number, if it is a double.</summary>
     public double Float { get; }
 
+    /// <summary>An integer.</summary>
     public static Scalar FromInteger(long value) => new(ScalarKind.Integer, value, 0);
+    /// <summary>A double.</summary>
     public static Scalar FromFloat(double value) => new(ScalarKind.Float, 0, value);
+    /// <summary>Zero of <paramref name="kind"/>.</summary>
     public static Scalar Zero(ScalarKind kind) => kind == ScalarKind.Integer ? FromInteger(0) : FromFloat(0);
 
     /// <summary>The number as 64 bits: the integer itself, or the double's IEEE 754 bits.</summary>
@@ -38,12 +46,15 @@ public readonly record struct Scalar
     /// <summary>The kind a CLR number is kept as: integers as <see cref="ScalarKind.Integer"/>, others as doubles.</summary>
     public static ScalarKind KindOf<T>() where T : INumber<T> => KindCache<T>.Kind;
 
+    /// <summary>A CLR number as the kind <see cref="KindOf{T}"/> gives.</summary>
     public static Scalar From<T>(T value) where T : INumber<T> =>
         KindOf<T>() == ScalarKind.Integer ? FromInteger(long.CreateTruncating(value)) : FromFloat(double.CreateChecked(value));
 
+    /// <summary>The number as <typeparamref name="T"/>, truncated if need be.</summary>
     public T To<T>() where T : INumber<T> =>
         Kind == ScalarKind.Integer ? T.CreateTruncating(Integer) : T.CreateTruncating(Float);
 
+    /// <summary>The sum: an integer if both are, else a double.</summary>
     public Scalar Add(Scalar delta) =>
         Kind == ScalarKind.Integer && delta.Kind == ScalarKind.Integer
             ? FromInteger(unchecked(Integer + delta.Integer))

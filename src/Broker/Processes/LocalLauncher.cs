@@ -62,15 +62,7 @@ internal sealed class LocalLauncher : IProcessLauncher
         {
             child.Reaped();
         }
-        try
-        {
-            process.StandardInput.WriteLine(start.Spec);
-            process.StandardInput.Flush();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // The child ended before reading its spec; its exit code says so.
-        }
+        child.Send(start.Spec);
         return child;
     }
 
@@ -128,7 +120,9 @@ internal sealed class LocalLauncher : IProcessLauncher
 internal sealed class ChildProcess(System.Diagnostics.Process process, bool daemon, RuntimeFiles files, ExitStatus status) : IChildProcess
 {
     private readonly System.Threading.Lock _reaping = new();
+    private readonly System.Threading.Lock _lifeline = new();
     private int? _exitCode;
+    private bool _lifelineClosed;
 
     /// <summary>Once the child is reaped: its exit code is read, its lifeline closes at once rather than at the handle's
     /// disposal or a collection, and the files that a killed child could not remove go.</summary>
@@ -145,14 +139,7 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
         }
         status.Remove();
         LocalLauncher.Forget(Pid);
-        try
-        {
-            process.StandardInput.Dispose();
-        }
-        catch (IOException)
-        {
-            // A write to a pipe whose reader ended; the descriptor is closed all the same.
-        }
+        CloseLifeline(released: false);
         if (_exitCode < 0)
         {
             files.Remove();
@@ -209,18 +196,55 @@ internal sealed class ChildProcess(System.Diagnostics.Process process, bool daem
     public void Dispose()
     {
         _ = ExitCode;
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.StandardInput.WriteLine(ChildHost.Released);
-            }
-            process.StandardInput.Dispose();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // The child is gone, or its lifeline was closed when it was reaped.
-        }
+        CloseLifeline(released: !process.HasExited);
         process.Dispose();
+    }
+
+    /// <summary>Writes a line on the lifeline, unless the child was reaped already; a child that ended before reading
+    /// it says so with its exit code.</summary>
+    public void Send(string line)
+    {
+        lock (_lifeline)
+        {
+            if (_lifelineClosed)
+            {
+                return;
+            }
+            try
+            {
+                process.StandardInput.WriteLine(line);
+                process.StandardInput.Flush();
+            }
+            catch (IOException)
+            {
+                // The child ended before reading it.
+            }
+        }
+    }
+
+    /// <summary>Closes the lifeline once, from the thread that reaps the child or the one that disposes its handle,
+    /// whichever comes first; <paramref name="released"/> tells a running child that its parent lets go alive.</summary>
+    private void CloseLifeline(bool released)
+    {
+        lock (_lifeline)
+        {
+            if (_lifelineClosed)
+            {
+                return;
+            }
+            _lifelineClosed = true;
+            try
+            {
+                if (released)
+                {
+                    process.StandardInput.WriteLine(ChildHost.Released);
+                }
+                process.StandardInput.Dispose();
+            }
+            catch (IOException)
+            {
+                // A write to a pipe whose reader ended; the descriptor is closed all the same.
+            }
+        }
     }
 }

@@ -135,7 +135,7 @@ public abstract partial class TransportPoolTests : TransportTests
         await tasks.PutAsync(new TaskBatch([unreadable], replies.Name));
         await tasks.PutAsync(TaskBatch.StopWorker);
 
-        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };
+        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Context = Broker };
         await worker.StartAsync();
 
         var reply = Assert.Single((await replies.GetAsync(Patience)).Results);
@@ -159,7 +159,7 @@ public abstract partial class TransportPoolTests : TransportTests
         var chunk = Chunk.WriteArguments(Broker.Serializer, typeof(Tasks).GetMethod(nameof(Tasks.Square))!, [[3]]).Json;
         await tasks.PutAsync(new TaskBatch([new PoolTask(1, Target(nameof(Tasks.Square)), chunk)], bounded.Name));
 
-        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Broker = Broker };
+        await using var worker = new Process(PoolWorker.Serve, tasks, 0, null) { Context = Broker };
         await worker.StartAsync();
 
         // It ends with the failure while its queue is empty, rather than wait there for ever with the message taken.

@@ -69,7 +69,7 @@ public static class Targets
         {
             for (var i = 0; i < 2; i++)
             {
-                var child = new Process(Recurse, ids, $"{id}{i}") { Broker = ids.Broker };
+                var child = new Process(Recurse, ids, $"{id}{i}") { Context = ids.Context };
                 child.Start();
                 child.Join();
             }

@@ -13,7 +13,7 @@ public abstract partial class TransportProcessTests
     public async Task A_child_knows_its_own_pid_and_name_and_its_parents()
     {
         var reports = new Queue<string>(broker: Broker);
-        var child = new Process(Targets.ReportIdentity, reports) { Name = "Identified", Broker = Broker };
+        var child = new Process(Targets.ReportIdentity, reports) { Name = "Identified", Context = Broker };
         await child.StartAsync();
         var report = await reports.GetAsync(Patience);
         await child.JoinAsync(Patience);
@@ -26,7 +26,7 @@ public abstract partial class TransportProcessTests
     public async Task A_grandchild_joins_its_parent_once_the_parent_is_terminated()
     {
         var reports = new Queue<string>(broker: Broker);
-        var child = new Process(Targets.StartGrandchildAndHang, reports) { Broker = Broker };
+        var child = new Process(Targets.StartGrandchildAndHang, reports) { Context = Broker };
         await child.StartAsync();
         Assert.Equal("alive", await reports.GetAsync(Patience));
         child.Terminate();
@@ -40,7 +40,7 @@ public abstract partial class TransportProcessTests
     public async Task Close_refuses_a_running_child_then_closes_once_and_for_all()
     {
         var go = new Queue<int>(broker: Broker);
-        var child = new Process(Targets.EndWhenGiven, go) { Daemon = true, Broker = Broker };
+        var child = new Process(Targets.EndWhenGiven, go) { Daemon = true, Context = Broker };
         await child.StartAsync();
         Assert.True(child.IsAlive);
         Assert.Throws<InvalidOperationException>(child.Close);
@@ -61,7 +61,7 @@ public abstract partial class TransportProcessTests
     [Fact]
     public async Task Join_with_zero_or_a_negative_timeout_returns_at_once_and_active_children_follow_the_child()
     {
-        var child = new Process(Targets.WaitToBeKilled) { Daemon = true, Broker = Broker };
+        var child = new Process(Targets.WaitToBeKilled) { Daemon = true, Context = Broker };
         Assert.DoesNotContain(child, Process.ActiveChildren());
         await child.StartAsync();
         Assert.Contains(child, Process.ActiveChildren());
@@ -84,7 +84,7 @@ public abstract partial class TransportProcessTests
         var returned = new Queue<string>(broker: Broker);
         var go = new Queue<string>(broker: Broker);
         var flag = new Value<int>(0, broker: Broker);
-        var child = new Process(Targets.ReturnBeforeThreads, returned, go, flag) { Broker = Broker };
+        var child = new Process(Targets.ReturnBeforeThreads, returned, go, flag) { Context = Broker };
         await child.StartAsync();
         Assert.Equal("returned", await returned.GetAsync(Patience));
         Assert.False(await child.JoinAsync(TimeSpan.FromMilliseconds(200)), "the child waits for its foreground thread");
@@ -101,7 +101,7 @@ public abstract partial class TransportProcessTests
     [InlineData(255)]
     public async Task An_exit_code_above_128_is_the_targets_own_not_a_signal(int code)
     {
-        var child = new Process(Targets.ExitWith, code) { Broker = Broker };
+        var child = new Process(Targets.ExitWith, code) { Context = Broker };
         await child.StartAsync();
         await child.JoinAsync(Patience);
         Assert.Equal(code, child.ExitCode);
@@ -117,7 +117,7 @@ public abstract partial class TransportProcessTests
         var array = new Array<int>(2, broker: Broker);
         var raw = new Value<int>(0, broker: Broker, synchronized: false);
         var reports = new Queue<string>(broker: Broker);
-        var child = new Process(Targets.ReportLocks, value, array, raw, reports) { Broker = Broker };
+        var child = new Process(Targets.ReportLocks, value, array, raw, reports) { Context = Broker };
         await child.StartAsync();
         Assert.Equal($"Lock {shared.Name}", await reports.GetAsync(Patience));
         Assert.Equal($"RLock {array.Name}.lock", await reports.GetAsync(Patience));
@@ -134,7 +134,7 @@ public abstract partial class TransportProcessTests
         var queue = new Queue<int>(maxsize: 6, broker: Broker);
         var childCanStart = new Queue<string>(broker: Broker);
         var parentCanContinue = new Queue<string>(broker: Broker);
-        var child = new Process(Targets.TakeSixWhenTold, queue, childCanStart, parentCanContinue) { Daemon = true, Broker = Broker };
+        var child = new Process(Targets.TakeSixWhenTold, queue, childCanStart, parentCanContinue) { Daemon = true, Context = Broker };
         await child.StartAsync();
         Assert.True(queue.Empty());
         Assert.False(queue.Full());
@@ -164,7 +164,7 @@ public abstract partial class TransportProcessTests
     public async Task Join_returns_once_workers_in_other_processes_marked_every_item_done()
     {
         var queue = new JoinableQueue<int?>(broker: Broker);
-        var workers = Enumerable.Range(0, 4).Select(_ => new Process(Targets.MarkDoneUntilNull, queue) { Daemon = true, Broker = Broker }).ToList();
+        var workers = Enumerable.Range(0, 4).Select(_ => new Process(Targets.MarkDoneUntilNull, queue) { Daemon = true, Context = Broker }).ToList();
         foreach (var worker in workers)
         {
             await worker.StartAsync();
@@ -192,7 +192,7 @@ public abstract partial class TransportProcessTests
         var integer = new Value<int>(250, broker: Broker);
         var large = new Value<long>(1L << 33, broker: Broker);
         var real = new Value<double>(1.25, broker: Broker);
-        var child = new Process(Targets.SetValues, integer, large, real) { Broker = Broker };
+        var child = new Process(Targets.SetValues, integer, large, real) { Context = Broker };
         await child.StartAsync();
         await child.JoinAsync(Patience);
         Assert.Equal((0, -(1 << 30), 1L << 40, -1.25), (child.ExitCode, await integer.GetAsync(), await large.GetAsync(), await real.GetAsync()));
@@ -204,7 +204,7 @@ public abstract partial class TransportProcessTests
     {
         long[] seq = [681, -683, 0, 0, 1, 7, 11, 5, -6, 71, 2];
         var array = new Array<long>(seq, broker: Broker);
-        var child = new Process(Targets.PrefixSums, array) { Broker = Broker };
+        var child = new Process(Targets.PrefixSums, array) { Context = Broker };
         await child.StartAsync();
         await child.JoinAsync(Patience);
         for (var i = 1; i < seq.Length; i++)

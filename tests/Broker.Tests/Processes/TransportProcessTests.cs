@@ -17,7 +17,7 @@ public abstract partial class TransportProcessTests : TransportTests
     {
         var inbox = new Queue<string>(broker: Broker);
         var outbox = new Queue<string>(broker: Broker);
-        await using var child = new Process(Targets.Echo, inbox, outbox) { Name = "echoer", Broker = Broker };
+        await using var child = new Process(Targets.Echo, inbox, outbox) { Name = "echoer", Context = Broker };
         await child.StartAsync();
         await inbox.PutAsync("hello");
         Assert.Equal($"hello from echoer, child of pid {Environment.ProcessId}", await outbox.GetAsync(Patience));
@@ -29,7 +29,7 @@ public abstract partial class TransportProcessTests : TransportTests
     public async Task What_a_child_put_is_in_the_queue_once_the_child_has_ended()
     {
         var queue = new Queue<int>(broker: Broker);
-        await using var producer = new Process(Targets.PutRange, queue, 200) { Broker = Broker };
+        await using var producer = new Process(Targets.PutRange, queue, 200) { Context = Broker };
         await producer.StartAsync();
         await producer.JoinAsync(Patience);
         Assert.Equal(0, producer.ExitCode);
@@ -41,7 +41,7 @@ public abstract partial class TransportProcessTests : TransportTests
     {
         var queue = new Queue<string>(broker: Broker);
         var outcomes = new Queue<string>(broker: Broker);
-        await using var child = new Process(Targets.PutTooLarge, queue, outcomes) { Broker = Broker };
+        await using var child = new Process(Targets.PutTooLarge, queue, outcomes) { Context = Broker };
         await child.StartAsync();
         Assert.Equal($"{queue.Name} {queue.MaxItemSize + 1} {queue.MaxItemSize}", await outcomes.GetAsync(Patience));
         Assert.Equal("put", await outcomes.GetAsync(Patience));
@@ -59,14 +59,14 @@ public abstract partial class TransportProcessTests : TransportTests
         await queue.PutAsync("job-1");
         await queue.PutAsync("job-2");
 
-        await using var victim = new Process(Targets.TakeAndHang, queue, taken) { Broker = Broker };
+        await using var victim = new Process(Targets.TakeAndHang, queue, taken) { Context = Broker };
         await victim.StartAsync();
         await Eventually.TrueAsync(async () => await taken.GetAsync() == 1, "the victim to take an item");
         victim.Kill();
         await victim.JoinAsync(Patience);
         Assert.Equal(-9, victim.ExitCode);
 
-        await using var survivor = new Process(Targets.Consume, queue, done) { Daemon = true, Broker = Broker };
+        await using var survivor = new Process(Targets.Consume, queue, done) { Daemon = true, Context = Broker };
         await survivor.StartAsync();
         Assert.True(await queue.JoinAsync(Patience), "Join returns once the redelivered item is done");
         var finished = new[] { await done.GetAsync(Patience), await done.GetAsync(Patience) };
@@ -78,7 +78,7 @@ public abstract partial class TransportProcessTests : TransportTests
     {
         var queue = new JoinableQueue<string>(broker: Broker);
         await queue.PutAsync("job");
-        await using var worker = new Process(Targets.FinishAndHang, queue) { Broker = Broker };
+        await using var worker = new Process(Targets.FinishAndHang, queue) { Context = Broker };
         await worker.StartAsync();
         Assert.True(await queue.JoinAsync(Patience), "Join returns once the child's TaskDone arrives");
         worker.Kill();
@@ -90,7 +90,7 @@ public abstract partial class TransportProcessTests : TransportTests
     {
         var @lock = new Lock(broker: Broker);
         var held = new Value<int>(0, broker: Broker);
-        await using var holder = new Process(Targets.HoldAndHang, @lock, held) { Broker = Broker };
+        await using var holder = new Process(Targets.HoldAndHang, @lock, held) { Context = Broker };
         await holder.StartAsync();
         await Eventually.TrueAsync(async () => await held.GetAsync() == 1, "the child to hold the lock");
         Assert.False(await @lock.AcquireAsync(HeldCheck), "a live holder keeps its lock");

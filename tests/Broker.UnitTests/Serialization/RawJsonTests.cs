@@ -1,4 +1,4 @@
-namespace Broker.Tests.Pools;
+namespace Broker.UnitTests.Serialization;
 
 using System.Buffers;
 using System.Text;

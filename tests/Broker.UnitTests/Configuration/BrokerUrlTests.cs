@@ -1,4 +1,4 @@
-namespace Broker.Tests.Configuration;
+namespace Broker.UnitTests.Configuration;
 
 using Broker;
 
@@ -71,62 +71,5 @@ public sealed class BrokerUrlTests
         await using var context = BrokerContext.Connect("local:///tmp/no-such-broker/broker.sock");
         var error = await Assert.ThrowsAsync<BrokerUnavailableException>(() => new Queue<int>(broker: context).PutAsync(1).AsTask());
         Assert.Contains("local:///tmp/no-such-broker/broker.sock", error.Message);
-    }
-}
-
-public sealed class RedisUrlTests
-{
-    [Fact]
-    public async Task An_unreachable_Redis_raises_BrokerUnavailable_without_the_password()
-    {
-        await using var broker = BrokerContext.Connect("redis://user:hunter2@127.0.0.1:1");
-        var error = await Assert.ThrowsAsync<BrokerUnavailableException>(() => new Value<int>(broker: broker).GetAsync().AsTask());
-        Assert.Contains("redis://user:***@127.0.0.1:1", error.Message);
-        Assert.DoesNotContain("hunter2", error.ToString());
-    }
-
-    [Theory]
-    [InlineData("redis://127.0.0.1:6379?lease=soon", "lease")]
-    [InlineData("redis://127.0.0.1:6379?prefetch=0", "prefetch")]
-    [InlineData("redis://127.0.0.1:6379?colour=blue", "colour")]
-    [InlineData("redis://127.0.0.1:6379/db", "database")]
-    public void A_redis_url_with_a_bad_setting_is_refused_naming_it(string url, string named)
-    {
-        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect(url));
-        Assert.Contains(named, error.Message);
-    }
-}
-
-[Collection(Servers.RabbitMqCollection.Name)]
-public sealed class RabbitMqUrlTests(Servers.RabbitMqServer rabbitMq)
-{
-    [Fact]
-    public async Task An_unreachable_RabbitMQ_raises_BrokerUnavailable_without_the_password()
-    {
-        await using var broker = BrokerContext.Connect("amqp://user:hunter2@127.0.0.1:1/");
-        var error = await Assert.ThrowsAsync<BrokerUnavailableException>(() => new Queue<int>(broker: broker).PutAsync(1).AsTask());
-        Assert.Contains("amqp://user:***@127.0.0.1:1/", error.Message);
-        Assert.DoesNotContain("hunter2", error.ToString());
-    }
-
-    [Fact]
-    public async Task Refused_credentials_are_reported_at_once_without_the_password()
-    {
-        var uri = new UriBuilder(rabbitMq.Url) { UserName = "guest", Password = "not-the-password" };
-        await using var broker = BrokerContext.Connect(uri.Uri.ToString());
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<BrokerException>(() => new Queue<int>(broker: broker).PutAsync(1).AsTask());
-        Assert.Contains("ACCESS_REFUSED", error.Message);
-        Assert.DoesNotContain("not-the-password", error.ToString());
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "a refusal is not retried as if the server were away");
-    }
-
-    [Theory]
-    [InlineData("amqp://127.0.0.1:5672/?prefetch=lots", "prefetch")]
-    [InlineData("amqp:///", "host")]
-    public void An_amqp_url_with_a_bad_setting_is_refused_naming_it(string url, string named)
-    {
-        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect(url));
-        Assert.Contains(named, error.Message);
     }
 }

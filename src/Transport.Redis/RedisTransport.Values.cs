@@ -1,0 +1,31 @@
+using StackExchange.Redis;
+
+namespace Broker.Transport.Redis;
+
+// Values and array elements: numbers kept as invariant text, changed by atomic commands and scripts.
+internal sealed partial class RedisTransport
+{
+    public async ValueTask InitializeAsync(string name, Scalar initial, CancellationToken cancellationToken) =>
+        await RunAsync(static (db, s) => db.StringSetAsync(s.Key, s.Value, when: When.NotExists), (Key: ValueKey(name), Value: (RedisValue)initial.ToString()), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Scalar> GetAsync(string name, ScalarKind kind, CancellationToken cancellationToken)
+    {
+        var text = await RunAsync(static (db, key) => db.StringGetAsync(key), ValueKey(name), cancellationToken).ConfigureAwait(false);
+        return text.IsNull ? Scalar.Zero(kind) : Scalar.Parse(text!, kind);
+    }
+
+    public async ValueTask SetAsync(string name, Scalar value, CancellationToken cancellationToken) =>
+        await RunAsync(static (db, s) => db.StringSetAsync(s.Key, s.Value), (Key: ValueKey(name), Value: (RedisValue)value.ToString()), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Scalar> AddAsync(string name, Scalar delta, CancellationToken cancellationToken) =>
+        delta.Kind == ScalarKind.Integer
+            ? Scalar.FromInteger(await RunAsync(static (db, s) => db.StringIncrementAsync(s.Key, s.Delta), (Key: ValueKey(name), Delta: delta.Integer), cancellationToken).ConfigureAwait(false))
+            : Scalar.FromFloat(await RunAsync(static (db, s) => db.StringIncrementAsync(s.Key, s.Delta), (Key: ValueKey(name), Delta: delta.Float), cancellationToken).ConfigureAwait(false));
+
+    public async ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken)
+    {
+        var found = await EvaluateAsync(RedisScripts.CompareExchange, [ValueKey(name)],
+            [value.ToString(), comparand.ToString(), value.Kind == ScalarKind.Integer ? "i" : "f"], cancellationToken).ConfigureAwait(false);
+        return Scalar.Parse((string)found!, value.Kind);
+    }
+}

@@ -31,7 +31,7 @@ public sealed class BrokerContext : IAsyncDisposable
         Options = options;
         Url = string.Join(",", urls.Select(u => u.Display));
         Logger = options.LoggerFactory.CreateLogger("Broker");
-        Serializer = new JsonBrokerSerializer(this, options.SerializerOptions);
+        Serializer = new JsonBrokerSerializer(this, options.ResolveSerializerOptions());
         _transports = urls.Select(u => CreateTransport(u, options)).ToArray();
         _queues = new(() => Place(t => t.Queues, "queues"));
         _locks = new(() => Place(t => t.Locks, "locks"));
@@ -39,14 +39,15 @@ public sealed class BrokerContext : IAsyncDisposable
     }
 
     /// <summary>The process-wide context: the one given to <see cref="Configure"/>, else the URL in
-    /// <c>BROKER_URL</c>, else <c>local://</c>.</summary>
+    /// <c>BROKER_URL</c>, else <c>local://</c>, with the settings of <see cref="BrokerOptions.FromEnvironment"/>, so that
+    /// a child has its parent's.</summary>
     public static BrokerContext Default
     {
         get
         {
             lock (s_defaultGate)
             {
-                return s_default ??= new BrokerContext(Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url ? url : LocalUrl, new BrokerOptions());
+                return s_default ??= new BrokerContext(Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url ? url : LocalUrl, BrokerOptions.FromEnvironment());
             }
         }
     }
@@ -149,7 +150,7 @@ public sealed class BrokerContext : IAsyncDisposable
                 $"No installed transport serves '{url.Display}': add the package that serves {url.Scheme}:// to the " +
                 "application (Broker for local://, Broker.Transport.Redis for redis://, Broker.Transport.RabbitMq for " +
                 "amqp://), or give its factory in BrokerOptions.Transports.");
-        return factory.Create(url, options.LoggerFactory);
+        return factory.Create(url, options);
     }
 
     private T Place<T>(Func<ITransport, T?> keeps, string primitive) where T : class =>

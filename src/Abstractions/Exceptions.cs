@@ -51,6 +51,26 @@ public sealed class ItemTooLargeException(string queue, long size, long limit)
     public long Limit { get; } = limit;
 }
 
+/// <summary>A queue's handle asks for another maxsize than the queue on the broker was declared with: each handle
+/// on a queue names the same maxsize, as the first declaration fixed it.</summary>
+public sealed class QueueMaxSizeConflictException(string queue, int requestedMaxSize, string message, Exception? innerException = null)
+    : BrokerException(message, innerException)
+{
+    /// <summary>The queue declared otherwise.</summary>
+    public string Queue { get; } = queue;
+
+    /// <summary>The maxsize the handle asked for.</summary>
+    public int RequestedMaxSize { get; } = requestedMaxSize;
+}
+
+/// <summary>A queue an operation needs is not on the broker: deleted there by hand, or never declared on it.</summary>
+public sealed class QueueNotFoundException(string queue, string message, Exception? innerException = null)
+    : BrokerException(message, innerException)
+{
+    /// <summary>The queue that is missing.</summary>
+    public string Queue { get; } = queue;
+}
+
 /// <summary>A value, queue item or process argument that cannot be turned into a message, or a message that cannot be
 /// read back as the expected type.</summary>
 public sealed class BrokerSerializationException(string message, Exception? innerException = null)

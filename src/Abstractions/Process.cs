@@ -145,7 +145,7 @@ public class Process : IAsyncDisposable, IDisposable
         var launcher = Transport.Installed.Launcher()
             ?? throw new ProcessStartException("Starting a process needs the Broker package, which installs the launcher of child processes: add a PackageReference to Broker.");
         ThrowIfStarted("Start");
-        _child = launcher.Start(new ChildStart(Name, Daemon, url, spec));
+        _child = launcher.Start(new ChildStart(Name, Daemon, Context.Options.ForChild(url), spec));
         s_children.TryAdd(this, 0);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
@@ -88,13 +87,11 @@ public class Queue<T> : BrokerHandle
     /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered).</summary>
     private protected async ValueTask<(T Item, Delivery Delivery)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var limit = Timeouts.From(timeout);
+        var deadline = new Deadline(Timeouts.From(timeout), Context.Options.TimeProvider);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
         while (true)
         {
-            var remaining = limit == Timeout.InfiniteTimeSpan ? limit : TimeSpan.FromTicks(Math.Max(0, (limit - clock.Elapsed).Ticks));
-            var delivery = await Backend.GetAsync(Name, Joinable, remaining, cancellationToken).ConfigureAwait(false)
+            var delivery = await Backend.GetAsync(Name, Joinable, deadline.Remaining, cancellationToken).ConfigureAwait(false)
                 ?? throw new QueueEmptyException(Name);
             if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
             {
@@ -189,7 +186,7 @@ public class Queue<T> : BrokerHandle
     private async ValueTask DeadLetterAsync(Delivery delivery, string reason, CancellationToken cancellationToken)
     {
         // Past the item limit: an item at the limit grows by a third as a dead letter, which the transports still carry.
-        var deadLetter = new DeadLetter(Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow);
+        var deadLetter = new DeadLetter(Name, reason, delivery.Body.ToArray(), Context.Options.TimeProvider.GetUtcNow());
         await DeadLetters.PutBodyAsync(Context.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
         if (Joinable)
         {

@@ -66,7 +66,7 @@ internal sealed class LocalBroker(Func<string> directory)
         {
             if (queue.MaxSize != maxSize)
             {
-                throw new BrokerException($"Queue '{name}' exists with maxsize {queue.MaxSize}, not {maxSize}.");
+                throw new QueueMaxSizeConflictException(name, maxSize, $"Queue '{name}' exists with maxsize {queue.MaxSize}, not {maxSize}.");
             }
             return;
         }

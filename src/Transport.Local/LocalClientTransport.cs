@@ -37,14 +37,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     // The queues this client declared unbounded, where a plain put needs no answer (see PutAsync).
     private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
 
-    public LocalClientTransport(BrokerUrl url, string path, ILogger logger)
+    public LocalClientTransport(BrokerUrl url, string path, ILogger logger, TimeProvider time)
     {
         _url = url;
         _logger = logger;
         _path = path;
         var directory = Path.GetDirectoryName(_path)!;
         _memory = new SlotMemory(() => directory, create: false);
-        _slots = new SharedSlots(_memory, this);
+        _slots = new SharedSlots(_memory, this, time);
     }
 
     public string DisplayUrl => _url.Display;
@@ -430,6 +430,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
                     Failure.InvalidOperation => new InvalidOperationException(message),
                     Failure.Argument => new ArgumentException(message),
                     Failure.Unavailable => new BrokerUnavailableException(message),
+                    Failure.MaxSizeConflict => new QueueMaxSizeConflictException(reader.String(), reader.Int32(), message),
                     _ => new BrokerException(message),
                 });
                 break;

@@ -19,12 +19,12 @@ internal sealed class LocalHostTransport : ITransport
     private string? _directory;
     private string? _sharedUrl;
 
-    public LocalHostTransport(ILogger logger)
+    public LocalHostTransport(ILogger logger, TimeProvider time)
     {
         _logger = logger;
         _broker = new LocalBroker(PrivateDirectory);
         _session = _broker.OpenSession();
-        _slots = new SharedSlots(_broker.Memory, _session);
+        _slots = new SharedSlots(_broker.Memory, _session, time);
     }
 
     public string DisplayUrl => "local://";

@@ -301,9 +301,15 @@ internal sealed class LocalServer : IAsyncDisposable
                 InvalidOperationException or ObjectDisposedException => Failure.InvalidOperation,
                 ArgumentException => Failure.Argument,
                 BrokerUnavailableException => Failure.Unavailable,
+                QueueMaxSizeConflictException => Failure.MaxSizeConflict,
                 _ => Failure.Broker,
             }));
             frame.String(error.Message);
+            if (error is QueueMaxSizeConflictException conflict)
+            {
+                frame.String(conflict.Queue);
+                frame.Int32(conflict.RequestedMaxSize);
+            }
             connection.Send(frame.Finish());
         }
 

@@ -13,7 +13,7 @@ public sealed class LocalTransportFactory : ITransportFactory
 
     /// <inheritdoc/>
 
-    public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+    public ITransport Create(BrokerUrl url, BrokerOptions options)
     {
         // Read by hand (see BrokerUrl.Parse): nothing but a path may follow local://.
         var path = url.SchemeSpecificPart;
@@ -22,9 +22,9 @@ public sealed class LocalTransportFactory : ITransportFactory
             throw new BrokerUrlException(
                 $"'{url.Display}' does not fit the local transport: use local:// to host a broker here, or local:///path/to/broker.sock to reach one.");
         }
-        var logger = loggerFactory.CreateLogger("Broker.Transport.Local");
+        var logger = options.LoggerFactory.CreateLogger("Broker.Transport.Local");
         return path is "" or "/"
-            ? new LocalHostTransport(logger)
-            : new LocalClientTransport(url, path, logger);
+            ? new LocalHostTransport(logger, options.TimeProvider)
+            : new LocalClientTransport(url, path, logger, options.TimeProvider);
     }
 }

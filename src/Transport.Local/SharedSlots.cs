@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 
 namespace Broker.Transport.Local;
 
@@ -26,7 +25,7 @@ internal interface ISlotDirectory
 /// them in shared memory: after the first use of a name, an operation sends no message and allocates nothing. A lock
 /// slot holds its holder's mark (the session's number and the owner's sequence) and its fencing token; the broker
 /// frees the locks of a session whose connection ends, so a dead holder's locks are free at once.</summary>
-internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) : ILockBackend, IValueBackend
+internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory, TimeProvider time) : ILockBackend, IValueBackend
 {
     // A waiter spins while a holder is likely to be about to release, then sleeps in growing steps.
     private const int Spins = 50;
@@ -179,7 +178,7 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
     /// <summary>The fencing token once the lock is taken, or 0 if it stayed held for <paramref name="timeout"/>.</summary>
     private async ValueTask<long> WaitToTakeAsync(int index, long mark, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
+        var deadline = new Deadline(timeout, time);
         var spinner = new SpinWait();
         var sleepMs = 1;
         while (true)
@@ -188,19 +187,16 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory) :
             {
                 return token;
             }
-            var left = timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout - clock.Elapsed;
-            if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
-            {
-                return 0;
-            }
             cancellationToken.ThrowIfCancellationRequested();
             if (spinner.Count < Spins)
             {
                 spinner.SpinOnce(sleep1Threshold: -1);
                 continue;
             }
-            var sleep = TimeSpan.FromMilliseconds(sleepMs);
-            await Task.Delay(left != Timeout.InfiniteTimeSpan && left < sleep ? left : sleep, cancellationToken).ConfigureAwait(false);
+            if (!await deadline.PauseAsync(TimeSpan.FromMilliseconds(sleepMs), cancellationToken).ConfigureAwait(false))
+            {
+                return 0;
+            }
             sleepMs = Math.Min(sleepMs * 2, LongestSleepMs);
         }
     }

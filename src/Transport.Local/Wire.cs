@@ -56,6 +56,7 @@ internal enum Failure : byte
     InvalidOperation,
     Argument,
     Unavailable,
+    MaxSizeConflict,
 }
 
 /// <summary>Builds one frame in a pooled buffer; <see cref="Finish"/> hands the buffer to the connection, which returns it.</summary>

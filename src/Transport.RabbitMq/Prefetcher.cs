@@ -12,16 +12,17 @@ internal sealed class Prefetcher : AsyncDefaultBasicConsumer
     /// <c>prefetch</c> items unfinished, RabbitMQ pushes no more, though more may wait. Asking sooner could take a
     /// message ahead of older ones already on their way to this consumer.</summary>
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+    private readonly TimeProvider _time;
 
     private readonly System.Threading.Channels.Channel<Taken> _buffer =
         System.Threading.Channels.Channel.CreateUnbounded<Taken>(new() { SingleWriter = true });
     private readonly string _queue;
 
-    private Prefetcher(IChannel channel, string queue) : base(channel) => _queue = queue;
+    private Prefetcher(IChannel channel, string queue, TimeProvider time) : base(channel) => (_queue, _time) = (queue, time);
 
-    public static async Task<Prefetcher> StartAsync(IChannel channel, string queue, ushort prefetch, CancellationToken cancellationToken)
+    public static async Task<Prefetcher> StartAsync(IChannel channel, string queue, ushort prefetch, TimeProvider time, CancellationToken cancellationToken)
     {
-        var prefetcher = new Prefetcher(channel, queue);
+        var prefetcher = new Prefetcher(channel, queue, time);
         await channel.BasicQosAsync(0, prefetch, global: false, cancellationToken).ConfigureAwait(false);
         await channel.BasicConsumeAsync(queue, autoAck: false, prefetcher, cancellationToken).ConfigureAwait(false);
         return prefetcher;
@@ -30,7 +31,7 @@ internal sealed class Prefetcher : AsyncDefaultBasicConsumer
     /// <summary>Takes the next message, waiting up to <paramref name="timeout"/>; <c>null</c> if none came.</summary>
     public async Task<Taken?> TakeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var deadline = new Deadline(timeout, _time);
         var ask = timeout == TimeSpan.Zero;
         while (true)
         {
@@ -50,13 +51,13 @@ internal sealed class Prefetcher : AsyncDefaultBasicConsumer
             {
                 return Taken.From(Channel, got.DeliveryTag, got.Redelivered, got.BasicProperties, got.Body);
             }
-            var remaining = timeout == Timeout.InfiniteTimeSpan ? Poll : timeout - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
+            var pause = deadline.Pause(Poll);
+            if (pause <= TimeSpan.Zero)
             {
                 return null;
             }
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(remaining < Poll ? remaining : Poll);
+            using var paused = new CancellationTokenSource(pause, _time);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, paused.Token);
             try
             {
                 await _buffer.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);

@@ -33,7 +33,7 @@ internal sealed partial class RabbitMqTransport
 
     /// <summary>Makes sure that <paramref name="session"/> has seen the queue's count complete, setting it from the
     /// items waiting when this node has none yet; once per session and queue.</summary>
-    private static Task EnsureCountedAsync(Session session, string queue, CancellationToken cancellationToken)
+    private Task EnsureCountedAsync(Session session, string queue, CancellationToken cancellationToken)
     {
         var channels = session.For(queue);
         var counted = Volatile.Read(ref channels.Counted);
@@ -51,7 +51,7 @@ internal sealed partial class RabbitMqTransport
         }
     }
 
-    private static async Task CountOnceAsync(Session session, string queue)
+    private async Task CountOnceAsync(Session session, string queue)
     {
         if (await ExistsAsync(session, CountedQueue(queue)).ConfigureAwait(false))
         {
@@ -177,7 +177,7 @@ internal sealed partial class RabbitMqTransport
     /// <summary>Runs <paramref name="action"/> holding the queue's lock: an exclusive queue, which RabbitMQ deletes when
     /// its holder's connection drops, so a dead holder never keeps it. Without <paramref name="wait"/>, a lock held
     /// elsewhere returns <c>Held: false</c> at once.</summary>
-    private static async Task<(bool Held, T Result)> ExclusivelyAsync<T>(Session session, string queue, bool wait, Func<Task<T>> action, CancellationToken cancellationToken)
+    private async Task<(bool Held, T Result)> ExclusivelyAsync<T>(Session session, string queue, bool wait, Func<Task<T>> action, CancellationToken cancellationToken)
     {
         // An exclusive queue excludes other connections only: processes take turns on it, this process's callers here.
         var local = session.For(queue).Exclusive;
@@ -202,7 +202,7 @@ internal sealed partial class RabbitMqTransport
                     {
                         return (false, default!);
                     }
-                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(pause, _time, cancellationToken).ConfigureAwait(false);
                     pause = Next(pause);
                     continue;
                 }

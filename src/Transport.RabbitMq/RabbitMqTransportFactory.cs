@@ -14,7 +14,7 @@ public sealed class RabbitMqTransportFactory : ITransportFactory
 
     /// <inheritdoc/>
 
-    public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+    public ITransport Create(BrokerUrl url, BrokerOptions options)
     {
         if (url.Uri.Host.Length == 0)
         {
@@ -22,6 +22,6 @@ public sealed class RabbitMqTransportFactory : ITransportFactory
         }
         // prefetch: messages a process keeps ready for its Gets; 1, the default, keeps none and takes one per Get.
         var prefetch = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch").Integer("prefetch", 1, 1, ushort.MaxValue);
-        return new RabbitMqTransport(url, (ushort)prefetch, loggerFactory.CreateLogger("Broker.Transport.RabbitMq"));
+        return new RabbitMqTransport(url, (ushort)prefetch, options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
     }
 }

@@ -5,7 +5,7 @@ namespace Broker.Transport.RabbitMq;
 
 /// <summary>One connection and its channels. A lost connection is not recovered in place: the transport opens a new
 /// session, so that no delivery tag of an old channel is ever acknowledged on a new one.</summary>
-internal sealed class Session(IConnection connection) : IAsyncDisposable
+internal sealed class Session(IConnection connection, TimeProvider time) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, QueueChannels> _queues = new();
 
@@ -22,7 +22,7 @@ internal sealed class Session(IConnection connection) : IAsyncDisposable
     /// <summary>Declares and counts: a failed passive declare closes this channel and nothing else.</summary>
     public Reopening<IChannel> Admin { get; } = ChannelSlot.Of(connection, null);
 
-    public QueueChannels For(string queue) => _queues.GetOrAdd(queue, _ => new QueueChannels(Connection));
+    public QueueChannels For(string queue) => _queues.GetOrAdd(queue, _ => new QueueChannels(Connection, time));
 
     public async ValueTask DisposeAsync()
     {
@@ -40,7 +40,7 @@ internal sealed class Session(IConnection connection) : IAsyncDisposable
 
 /// <summary>The channels that take from one queue, so that a channel error on one queue never returns another
 /// queue's unfinished items.</summary>
-internal sealed class QueueChannels(IConnection connection)
+internal sealed class QueueChannels(IConnection connection, TimeProvider time)
 {
     private readonly SemaphoreSlim _starting = new(1, 1);
     private Prefetcher? _takerPrefetcher;
@@ -80,7 +80,7 @@ internal sealed class QueueChannels(IConnection connection)
             {
                 return running;
             }
-            var started = await Prefetcher.StartAsync(channel, queue, prefetch, cancellationToken).ConfigureAwait(false);
+            var started = await Prefetcher.StartAsync(channel, queue, prefetch, time, cancellationToken).ConfigureAwait(false);
             if (acknowledge)
             {
                 _takerPrefetcher = started;

@@ -10,7 +10,7 @@ internal sealed partial class RedisTransport
     /// A lease found already ended is logged; a lost lock cancels its <see cref="LockLease.Lost"/> token.</summary>
     private async Task RenewLoopAsync()
     {
-        using var timer = new PeriodicTimer(_options.Lease / 3);
+        using var timer = new PeriodicTimer(_options.Lease / 3, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))

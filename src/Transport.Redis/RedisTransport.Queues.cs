@@ -18,7 +18,7 @@ internal sealed partial class RedisTransport
         var declared = (int)await EvaluateAsync(RedisScripts.Declare, [keys.Meta], [maxSize], cancellationToken).ConfigureAwait(false);
         if (declared != maxSize)
         {
-            throw new BrokerException($"Queue '{queue}' exists with maxsize {declared}, not {maxSize}.");
+            throw new QueueMaxSizeConflictException(queue, maxSize, $"Queue '{queue}' exists with maxsize {declared}, not {maxSize}.");
         }
     }
 

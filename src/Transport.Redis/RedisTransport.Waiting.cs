@@ -11,10 +11,10 @@ internal sealed partial class RedisTransport
     private async ValueTask<bool> WaitAsync(string channel, TimeSpan timeout, Func<CancellationToken, Task<bool>> attempt, CancellationToken cancellationToken)
     {
         // The call's timeout also bounds the retries of a lost connection: the attempts run against it.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var deadline = timeout == Timeout.InfiniteTimeSpan || timeout == TimeSpan.Zero ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline?.CancelAfter(timeout);
-        if (await attempt(deadline?.Token ?? cancellationToken).ConfigureAwait(false))
+        var deadline = new Deadline(timeout, _time);
+        using var timedOut = deadline.IsInfinite || timeout == TimeSpan.Zero ? null : new CancellationTokenSource(timeout, _time);
+        using var bounded = timedOut is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timedOut.Token);
+        if (await attempt(bounded?.Token ?? cancellationToken).ConfigureAwait(false))
         {
             return true;
         }
@@ -28,7 +28,7 @@ internal sealed partial class RedisTransport
             var rung = doorbell.Next;
             try
             {
-                if (await attempt(deadline?.Token ?? cancellationToken).ConfigureAwait(false))
+                if (await attempt(bounded?.Token ?? cancellationToken).ConfigureAwait(false))
                 {
                     return true;
                 }
@@ -37,12 +37,12 @@ internal sealed partial class RedisTransport
             {
                 throw new OperationCanceledException(cancellationToken);
             }
-            var remaining = timeout == Timeout.InfiniteTimeSpan ? _options.Poll : timeout - clock.Elapsed;
-            if (remaining <= TimeSpan.Zero)
+            var pause = deadline.Pause(_options.Poll);
+            if (pause <= TimeSpan.Zero)
             {
                 return false;
             }
-            await Task.WhenAny(rung, Task.Delay(remaining < _options.Poll ? remaining : _options.Poll, cancellationToken)).ConfigureAwait(false);
+            await Task.WhenAny(rung, Task.Delay(pause, _time, cancellationToken)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
     }

@@ -18,6 +18,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, ILockB
     private readonly BrokerUrl _url;
     private readonly RedisOptions _options;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly ResiliencePipeline _retry;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private readonly ConcurrentDictionary<string, Lazy<Task<Doorbell>>> _doorbells = new();
@@ -29,14 +30,15 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, ILockB
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _renewing;
 
-    public RedisTransport(BrokerUrl url, ILogger logger)
+    public RedisTransport(BrokerUrl url, ILogger logger, TimeProvider time)
     {
         _url = url;
+        _time = time;
         _options = RedisOptions.From(url);
         _logger = logger;
         var configuration = Configure(url);
         // The budget, not the count, ends the tries: see RedisOptions.Retry.
-        _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1);
+        _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1, time);
         _connection = new(() => ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
     }
@@ -106,15 +108,15 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, ILockB
                 throw Refused(e);
             }
         }
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(_options.Retry);
+        using var budget = new CancellationTokenSource(_options.Retry, _time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
         try
         {
             return await _retry.ExecuteAsync(static async (s, ct) =>
             {
                 var connection = await s.transport._connection.Value.WaitAsync(ct).ConfigureAwait(false);
                 return await s.command(connection.GetDatabase(), s.state).ConfigureAwait(false);
-            }, (transport: this, command, state), budget.Token).ConfigureAwait(false);
+            }, (transport: this, command, state), bounded.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsConnectionFault(e))
         {

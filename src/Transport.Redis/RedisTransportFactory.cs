@@ -13,12 +13,12 @@ public sealed class RedisTransportFactory : ITransportFactory
 
     /// <inheritdoc/>
 
-    public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+    public ITransport Create(BrokerUrl url, BrokerOptions options)
     {
         if (url.Uri.Host.Length == 0)
         {
             throw new BrokerUrlException($"'{url.Display}' names no host: use redis://host:6379.");
         }
-        return new RedisTransport(url, loggerFactory.CreateLogger("Broker.Transport.Redis"));
+        return new RedisTransport(url, options.LoggerFactory.CreateLogger("Broker.Transport.Redis"), options.TimeProvider);
     }
 }

@@ -37,8 +37,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopSupervising = new();
     private readonly CancellationTokenSource _stopCollecting = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Task _collecting;
-    private readonly Task _supervising;
+    private Task _collecting = Task.CompletedTask;
+    private Task _supervising = Task.CompletedTask;
     private readonly int _maxTaskAttempts;
     private long _lastId;
     private State _state;
@@ -59,7 +59,32 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// own and its tasks run on the worker hosts serving that name.</remarks>
     public Pool(int? processes = null, Delegate? initializer = null, object?[]? initargs = null, int maxTasksPerChild = 0,
         int maxTaskAttempts = 3, string? name = null, BrokerContext? broker = null)
+        : this(new Settings(processes, initializer, initargs, maxTasksPerChild, maxTaskAttempts, name, broker)) =>
+        Sync.Run(StartWorkersAsync(CancellationToken.None));
+
+    /// <summary>Starts a pool without blocking the caller while its workers start: the asynchronous twin of the
+    /// constructor, whose parameters it takes.</summary>
+    /// <param name="processes">Worker processes, as the constructor's.</param>
+    /// <param name="initializer">As the constructor's.</param>
+    /// <param name="initargs">As the constructor's.</param>
+    /// <param name="maxTasksPerChild">As the constructor's.</param>
+    /// <param name="maxTaskAttempts">As the constructor's.</param>
+    /// <param name="name">As the constructor's.</param>
+    /// <param name="broker">As the constructor's.</param>
+    /// <param name="cancellationToken">Stops the start; the workers started by then are terminated.</param>
+    public static async ValueTask<Pool> StartAsync(int? processes = null, Delegate? initializer = null, object?[]? initargs = null,
+        int maxTasksPerChild = 0, int maxTaskAttempts = 3, string? name = null, BrokerContext? broker = null,
+        CancellationToken cancellationToken = default)
     {
+        var pool = new Pool(new Settings(processes, initializer, initargs, maxTasksPerChild, maxTaskAttempts, name, broker));
+        await pool.StartWorkersAsync(cancellationToken).ConfigureAwait(false);
+        return pool;
+    }
+
+    /// <summary>Everything but starting the workers, which the callers do, synchronously or not.</summary>
+    private Pool(Settings settings)
+    {
+        var (processes, initializer, initargs, maxTasksPerChild, maxTaskAttempts, name, broker) = settings;
         ArgumentOutOfRangeException.ThrowIfNegative(maxTasksPerChild);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTaskAttempts, 1);
         _maxTaskAttempts = maxTaskAttempts;
@@ -81,15 +106,38 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             Daemon = true,
             Context = _broker,
         };
-        for (var i = 0; i < Processes; i++)
+    }
+
+    /// <summary>Starts the workers, then collects results and supervises them; a pool whose workers could not all
+    /// start is terminated.</summary>
+    private async ValueTask StartWorkersAsync(CancellationToken cancellationToken)
+    {
+        try
         {
-            var worker = _newWorker();
-            worker.Start();
-            _workers.Add(worker);
+            for (var i = 0; i < Processes; i++)
+            {
+                var worker = _newWorker();
+                await worker.StartAsync(cancellationToken).ConfigureAwait(false);
+                _workers.Add(worker);
+            }
         }
+        catch
+        {
+            Begin();
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        Begin();
+    }
+
+    private void Begin()
+    {
         _collecting = CollectAsync();
         _supervising = Processes == 0 ? Task.CompletedTask : SuperviseAsync();
     }
+
+    private sealed record Settings(int? Processes, Delegate? Initializer, object?[]? Initargs, int MaxTasksPerChild,
+        int MaxTaskAttempts, string? Name, BrokerContext? Broker);
 
     private enum State
     {
@@ -120,7 +168,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         {
             while (true)
             {
-                await Task.Delay(HealthInterval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(HealthInterval, pool._broker.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 var workers = pool.Workers();
                 pool._broker.Logger.LogInformation("Pool {Pool}: {Alive} of {Processes} workers alive (pids {Pids})",
                     name, workers.Count(w => w.IsAlive), pool.Processes, string.Join(", ", workers.Select(w => w.Pid)));
@@ -323,7 +371,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     public void Join() => Sync.Run(JoinAsync());
 
     /// <summary>Stops the workers at once; unfinished tasks fail with <see cref="BrokerException"/>. Python's <c>terminate</c>.</summary>
-    public void Terminate()
+    public async ValueTask TerminateAsync()
     {
         lock (_gate)
         {
@@ -333,43 +381,39 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             }
             _state = State.Terminated;
         }
-        _stopSupervising.Cancel();
-        _supervising.GetAwaiter().GetResult();
+        await _stopSupervising.CancelAsync().ConfigureAwait(false);
+        await _supervising.ConfigureAwait(false);
         foreach (var worker in Workers())
         {
             worker.Terminate();
         }
         foreach (var worker in Workers())
         {
-            if (!worker.Join(StopGrace))
+            if (!await worker.JoinAsync(StopGrace).ConfigureAwait(false))
             {
                 worker.Kill();
-                worker.Join();
+                await worker.JoinAsync().ConfigureAwait(false);
             }
         }
         foreach (var id in _pending.Keys)
         {
             Answer(new PoolResult(id, null, new RemoteError(nameof(BrokerException), "The pool was terminated before the task finished.", null)));
         }
-        _stopCollecting.Cancel();
+        await _stopCollecting.CancelAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Terminates the pool, as leaving Python's <c>with Pool() as p:</c> does.</summary>
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return default;
-    }
+    /// <summary>Python's <c>terminate</c>; see <see cref="TerminateAsync"/>.</summary>
+    public void Terminate() => Sync.Run(TerminateAsync());
 
-    /// <summary>Python's <c>terminate()</c> as the <c>with</c> block ends it: the pool ends its workers.</summary>
-    public void Dispose()
+    /// <summary>Terminates the pool, as leaving Python's <c>with Pool() as p:</c> does, and releases its workers.</summary>
+    public async ValueTask DisposeAsync()
     {
         if (_disposed)
         {
             return;
         }
-        Terminate();
-        _collecting.GetAwaiter().GetResult();
+        await TerminateAsync().ConfigureAwait(false);
+        await _collecting.ConfigureAwait(false);
         foreach (var worker in Workers())
         {
             worker.Close();
@@ -378,6 +422,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _stopCollecting.Dispose();
         _disposed = true;
     }
+
+    /// <summary>Python's <c>terminate()</c> as the <c>with</c> block ends it; see <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => Sync.Run(DisposeAsync());
 
     private static string TaskQueueName(string pool) => $"pool.{pool}.tasks";
 

@@ -46,7 +46,10 @@ internal sealed record RemoteError(
 {
     public static RemoteError From(Exception e) => new(e.GetType().FullName ?? e.GetType().Name, e.Message, e.StackTrace);
 
-    public RemoteTaskException ToException() => new(Type, Message, Stack);
+    /// <summary>The exception the caller gets: the worker's refusal as it was, any task's own exception as a
+    /// <see cref="RemoteTaskException"/>.</summary>
+    public BrokerException ToException() =>
+        Type == nameof(PoolTaskRefusedException) ? new PoolTaskRefusedException(Message) : new RemoteTaskException(Type, Message, Stack);
 }
 
 /// <summary>How a task names its target (<c>assembly|type|method</c>), and the rule that only methods marked
@@ -100,5 +103,3 @@ internal static class PoolTargets
         }
     }
 }
-
-internal sealed class PoolTaskRefusedException(string message) : Exception(message);

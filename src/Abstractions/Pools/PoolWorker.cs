@@ -73,7 +73,7 @@ internal static class PoolWorker
             if (batch.Tasks is null || batch.Tasks.Contains(null!))
             {
                 const string reason = "The message holds no list of tasks, or a task that is null.";
-                await tasks.DeadLetters.PutAsync(new DeadLetter(tasks.Name, reason, delivery.Body.ToArray(), DateTimeOffset.UtcNow)).ConfigureAwait(false);
+                await tasks.DeadLetters.PutAsync(new DeadLetter(tasks.Name, reason, delivery.Body.ToArray(), tasks.Context.Options.TimeProvider.GetUtcNow())).ConfigureAwait(false);
                 broker.Logger.LogWarning("Dead-lettered a message of pool queue {Queue}: {Reason}", tasks.Name, reason);
                 marking.Add(MarkAsync(Task.CompletedTask, delivery));
                 continue;
@@ -225,7 +225,7 @@ internal static class PoolWorker
     /// <summary>Dead-letters <paramref name="task"/> as a message of its own, which could be put back as it is.</summary>
     private static void DeadLetter(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, string reason, string what) =>
         tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason,
-            tasks.Context.Serializer.Serialize(batch with { Tasks = [task] }, what), DateTimeOffset.UtcNow));
+            tasks.Context.Serializer.Serialize(batch with { Tasks = [task] }, what), tasks.Context.Options.TimeProvider.GetUtcNow()));
 }
 
 /// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>

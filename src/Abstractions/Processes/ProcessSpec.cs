@@ -133,4 +133,13 @@ internal sealed record TargetReference(string Assembly, string Type, string Meth
     }
 
     public static string Describe(MethodInfo method) => $"{method.DeclaringType?.Name}.{method.Name}";
+
+    /// <summary>One line of text, for an environment variable: the token, type, method and assembly.</summary>
+    public string ToText() => $"{Token}|{Type}|{Method}|{Assembly}";
+
+    /// <exception cref="FormatException">The text is not what <see cref="ToText"/> writes.</exception>
+    public static TargetReference Parse(string text) =>
+        text.Split('|', 4) is [var token, var type, var method, var assembly] && int.TryParse(token, out var number)
+            ? new TargetReference(assembly, type, method, number)
+            : throw new FormatException($"'{text}' is not a method reference (token|type|method|assembly).");
 }

@@ -10,7 +10,7 @@ public interface IQueueBackend
     int MaxItemSize { get; }
 
     /// <summary>Creates the queue if it does not exist. <paramref name="maxSize"/> 0 means unbounded.</summary>
-    /// <exception cref="BrokerException">The queue exists with another maxsize.</exception>
+    /// <exception cref="QueueMaxSizeConflictException">The queue exists with another maxsize.</exception>
     ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken);
 
     /// <summary>Appends an item, waiting up to <paramref name="timeout"/> while the queue is full. Returns once the
@@ -49,7 +49,7 @@ public interface IQueueBackend
 /// done. A transport never throws for what it took.</param>
 public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1, string? unreadable = null)
 {
-    /// <summary>The queue whose item was too large.</summary>
+    /// <summary>The queue it was taken from.</summary>
     public string Queue { get; } = queue;
 
     /// <summary>The item's bytes, owned by this delivery.</summary>

@@ -12,8 +12,9 @@ public static class ConnectionRetry
     /// <param name="logger">Where each retry is logged.</param>
     /// <param name="broker">The broker's name and URL with credentials hidden, such as <c>Redis at redis://host:6379</c>.</param>
     /// <param name="retries">How many tries follow the first: 6 wait about 10 s in all, 8 about 18 s.</param>
-    public static ResiliencePipeline Create(Func<Exception, bool> isConnectionFault, ILogger logger, string broker, int retries) =>
-        new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+    /// <param name="time">The clock the pauses between tries are kept on: <see cref="BrokerOptions.TimeProvider"/>.</param>
+    public static ResiliencePipeline Create(Func<Exception, bool> isConnectionFault, ILogger logger, string broker, int retries, TimeProvider time) =>
+        new ResiliencePipelineBuilder { TimeProvider = time }.AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle(isConnectionFault),
             MaxRetryAttempts = retries,

@@ -31,7 +31,8 @@ public interface ITransportFactory
     /// <summary>The schemes served, in lower case, such as <c>redis</c>.</summary>
     IReadOnlyCollection<string> Schemes { get; }
 
-    /// <summary>Creates a transport; connecting may wait for first use.</summary>
+    /// <summary>Creates a transport; connecting may wait for first use. It logs with <see cref="BrokerOptions.LoggerFactory"/>
+    /// and keeps its deadlines, pauses and leases on <see cref="BrokerOptions.TimeProvider"/>.</summary>
     /// <exception cref="BrokerUrlException">The URL does not fit this transport.</exception>
-    ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory);
+    ITransport Create(BrokerUrl url, BrokerOptions options);
 }

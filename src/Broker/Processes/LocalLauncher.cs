@@ -31,7 +31,10 @@ internal sealed class LocalLauncher : IProcessLauncher
         {
             info.Environment[name] = value;
         }
-        info.Environment[BrokerContext.UrlVariable] = start.BrokerUrl;
+        foreach (var (name, value) in start.Environment)
+        {
+            info.Environment[name] = value;
+        }
         var status = ExitStatus.Create();
         info.Environment[ExitStatus.Variable] = status.Directory;
         // Dynamic PGO first runs each hot method in an instrumented tier, which kept a fresh pool worker at half its

@@ -141,6 +141,19 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_handle_asking_for_another_maxsize_than_the_queue_has_raises_QueueMaxSizeConflict_and_the_queue_goes_on()
+    {
+        var queue = new Queue<int>(maxsize: 2, broker: Broker);
+        await queue.PutAsync(1);
+        // Through another client: the conflict crosses to it with its type.
+        var other = new Queue<int>(maxsize: 3, name: queue.Name, broker: await PeerAsync());
+        var error = await Assert.ThrowsAsync<QueueMaxSizeConflictException>(() => other.PutAsync(2).AsTask());
+        Assert.Equal(queue.Name, error.Queue);
+        Assert.Equal(3, error.RequestedMaxSize);
+        Assert.Equal(1, await queue.GetAsync(Short));
+    }
+
+    [Fact]
     public async Task A_put_on_a_full_queue_waits_for_room()
     {
         var queue = new Queue<int>(maxsize: 1, broker: Broker);

@@ -10,6 +10,27 @@ public abstract partial class TransportPoolTests : TransportTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    [Fact]
+    public async Task StartAsync_starts_the_workers_without_blocking_and_DisposeAsync_ends_them()
+    {
+        var pool = await Pool.StartAsync(2, broker: Broker);
+        Assert.Equal([1, 4, 9], await pool.MapAsync(Tasks.Square, [1, 2, 3]));
+        var pids = (await pool.MapAsync(Tasks.Pid, Enumerable.Range(0, 20), chunksize: 1)).Distinct().ToList();
+        await pool.DisposeAsync();
+        Assert.All(pids, pid => Assert.False(Runs(pid), $"worker {pid} still runs"));
+
+        static bool Runs(int pid)
+        {
+            try
+            {
+                return File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].TrimStart()[0] != 'Z';
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+    }
 
     [Fact]
     public async Task Map_keeps_the_order_of_the_items_whatever_the_chunk_size()

@@ -143,6 +143,21 @@ public static class Targets
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern int kill(int pid, int signal);
 
+    /// <summary>Reports what this child got from its parent: the least severe level it logs, and a name it reads.</summary>
+    public static void ReportSettings(Queue<Person> people, Queue<string> reports)
+    {
+        var logger = Process.CurrentProcess().Context.Options.LoggerFactory.CreateLogger("Broker");
+        var levels = Enum.GetValues<Microsoft.Extensions.Logging.LogLevel>().Where(logger.IsEnabled);
+        reports.Put(levels.DefaultIfEmpty(Microsoft.Extensions.Logging.LogLevel.None).Min().ToString());
+        reports.Put(people.Get().FirstName);
+    }
+
+    public sealed record Person(string FirstName);
+
+    /// <summary>Serializer options a child can build too.</summary>
+    public static System.Text.Json.JsonSerializerOptions SnakeCase() =>
+        new(System.Text.Json.JsonSerializerDefaults.Web) { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+
     /// <summary>CPython's _test_close: ends when an item comes.</summary>
     public static void EndWhenGiven(Queue<int> go) => go.Get();
 

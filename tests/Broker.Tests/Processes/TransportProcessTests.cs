@@ -25,6 +25,40 @@ public abstract partial class TransportProcessTests : TransportTests
         Assert.Equal(0, child.ExitCode);
     }
 
+    /// <summary>A child gets its parent's configuration: it logs from the parent's level up, and reads items with the
+    /// serializer options the parent's factory builds (snake_case names, which the default options would not read).</summary>
+    [Fact]
+    public async Task A_child_logs_at_its_parents_level_and_reads_items_with_its_parents_serializer_options()
+    {
+        await using var configured = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None), new BrokerOptions
+        {
+            LoggerFactory = new Logging.StandardErrorLoggerFactory(Microsoft.Extensions.Logging.LogLevel.Warning),
+            SerializerOptionsFactory = Targets.SnakeCase,
+        });
+        var people = new Queue<Targets.Person>(broker: configured);
+        var reports = new Queue<string>(broker: configured);
+        await people.PutAsync(new Targets.Person("Ada"));
+        await using var child = new Process(Targets.ReportSettings, people, reports) { Context = configured };
+        await child.StartAsync();
+        Assert.Equal("Warning", await reports.GetAsync(Patience));
+        Assert.Equal("Ada", await reports.GetAsync(Patience));
+        Assert.True(await child.JoinAsync(Patience));
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_serializer_options_factory_that_captures_a_variable_is_refused_at_Start()
+    {
+        var naming = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+        await using var configured = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None), new BrokerOptions
+        {
+            SerializerOptionsFactory = () => new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = naming },
+        });
+        var child = new Process(Targets.ExitWith, 0) { Context = configured };
+        var error = await Assert.ThrowsAsync<ProcessStartException>(() => child.StartAsync().AsTask());
+        Assert.Contains("naming", error.Message);
+    }
+
     [Fact]
     public async Task What_a_child_put_is_in_the_queue_once_the_child_has_ended()
     {

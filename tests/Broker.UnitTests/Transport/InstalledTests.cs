@@ -38,7 +38,7 @@ public sealed class InstalledTests
 
         public IReadOnlyCollection<string> Schemes { get; } = ["local"];
 
-        public ITransport Create(BrokerUrl url, ILoggerFactory loggerFactory)
+        public ITransport Create(BrokerUrl url, BrokerOptions options)
         {
             Created.Add(url.Display);
             return new Nothing(url.Display);

@@ -62,7 +62,10 @@ public class Queue<T> : BrokerHandle
     private async ValueTask PutBodyAsync(ReadOnlyMemory<byte> body, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        if (!await Backend.PutAsync(Name, body, Joinable, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false))
+        var put = Joinable
+            ? Backend.Joinable.PutAsync(Name, body, Timeouts.From(timeout), cancellationToken)
+            : Backend.PutAsync(Name, body, Timeouts.From(timeout), cancellationToken);
+        if (!await put.ConfigureAwait(false))
         {
             throw new QueueFullException(Name, MaxSize);
         }
@@ -91,7 +94,9 @@ public class Queue<T> : BrokerHandle
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var delivery = await Backend.GetAsync(Name, Joinable, deadline.Remaining, cancellationToken).ConfigureAwait(false)
+            var delivery = (Joinable
+                    ? await Backend.Joinable.TakeAsync(Name, deadline.Remaining, cancellationToken).ConfigureAwait(false)
+                    : await Backend.GetAsync(Name, deadline.Remaining, cancellationToken).ConfigureAwait(false))
                 ?? throw new QueueEmptyException(Name);
             if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
             {
@@ -190,7 +195,7 @@ public class Queue<T> : BrokerHandle
         await DeadLetters.PutBodyAsync(Context.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
         if (Joinable)
         {
-            await Backend.AckAsync(delivery, cancellationToken).ConfigureAwait(false);
+            await ((UnfinishedDelivery)delivery).DoneAsync(cancellationToken).ConfigureAwait(false);
         }
         Context.Logger.LogWarning("An item of queue {Queue} could not be read and went to {DeadLetters}: {Reason}", Name, Name + ".dead", reason);
     }
@@ -208,7 +213,7 @@ public sealed record DeadLetter(string Queue, string Reason, byte[] Body, DateTi
 /// dies before <see cref="TaskDone"/> is delivered again, and <see cref="Join"/> waits for it.</summary>
 public sealed class JoinableQueue<T> : Queue<T>
 {
-    private readonly System.Collections.Concurrent.ConcurrentQueue<Delivery> _taken = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<UnfinishedDelivery> _taken = new();
 
     /// <inheritdoc cref="Queue{T}(int, string?, BrokerContext?)"/>
     public JoinableQueue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
@@ -222,33 +227,33 @@ public sealed class JoinableQueue<T> : Queue<T>
     /// <exception cref="InvalidOperationException">Called more times than items were taken (Python's ValueError).</exception>
     public ValueTask TaskDoneAsync(CancellationToken cancellationToken = default) =>
         _taken.TryDequeue(out var delivery)
-            ? Backend.AckAsync(delivery, cancellationToken)
+            ? delivery.DoneAsync(cancellationToken)
             : throw new InvalidOperationException($"TaskDone() was called more times than items were taken from queue '{Name}' in this process.");
 
     /// <summary>Python's <c>task_done()</c>.</summary>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
 
-    /// <summary>Takes an item that the caller marks done itself with <see cref="DoneAsync"/>, in any order:
+    /// <summary>Takes an item that the caller marks done itself with <see cref="UnfinishedDelivery.DoneAsync"/>, in any order:
     /// <see cref="TaskDoneAsync"/> does not count it. Its delivery says how often it was delivered.</summary>
-    internal ValueTask<(T Item, Delivery Delivery)> TakeOwnAsync(CancellationToken cancellationToken = default) =>
-        TakeAsync(null, cancellationToken);
-
-    /// <summary>Marks an item taken with <see cref="TakeOwnAsync"/> as done.</summary>
-    internal ValueTask DoneAsync(Delivery delivery, CancellationToken cancellationToken = default) =>
-        Backend.AckAsync(delivery, cancellationToken);
+    internal async ValueTask<(T Item, UnfinishedDelivery Delivery)> TakeOwnAsync(CancellationToken cancellationToken = default)
+    {
+        var (item, delivery) = await TakeAsync(null, cancellationToken).ConfigureAwait(false);
+        return (item, (UnfinishedDelivery)delivery);
+    }
 
     /// <summary>Waits until every item put, by any process, has been marked done; false if
     /// <paramref name="timeout"/> passed first.</summary>
     public async ValueTask<bool> JoinAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        return await Backend.JoinAsync(Name, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false);
+        return await Backend.Joinable.JoinAsync(Name, Timeouts.From(timeout), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Python's <c>join()</c>, with an optional timeout; false if it passed first.</summary>
     public bool Join(TimeSpan? timeout = null) => Sync.Run(JoinAsync(timeout));
 
-    private protected override void OnTaken(Delivery delivery) => _taken.Enqueue(delivery);
+    // A joinable queue takes from Backend.Joinable, whose deliveries are unfinished until done.
+    private protected override void OnTaken(Delivery delivery) => _taken.Enqueue((UnfinishedDelivery)delivery);
 
     internal static new JoinableQueue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
         new(descriptor.Size, descriptor.Name, broker);

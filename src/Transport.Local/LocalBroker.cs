@@ -184,9 +184,21 @@ internal sealed record GetRequest(bool Acknowledge, bool UntilRecalled);
 
 /// <summary>An item handed out by the local broker; <see cref="Id"/> is 0 for an item taken without acknowledgement
 /// and not prefetched.</summary>
-internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id, int attempt) : Delivery(queue, body, attempt)
+internal sealed class LocalDelivery(string queue, ReadOnlyMemory<byte> body, long id, int attempt, ILocalAcknowledger? acknowledger = null)
+    : UnfinishedDelivery(queue, body, attempt)
 {
     public long Id { get; } = id;
+
+    /// <exception cref="InvalidOperationException">The item was taken without acknowledgement.</exception>
+    public override ValueTask DoneAsync(CancellationToken cancellationToken) =>
+        acknowledger?.AckAsync(Id) ?? throw new InvalidOperationException($"An item of queue '{Queue}' taken without acknowledgement has nothing to finish.");
+}
+
+/// <summary>Whoever took an item with acknowledgement, in this process: the host's own session, or a child's client.</summary>
+internal interface ILocalAcknowledger
+{
+    /// <summary>Marks the item taken with delivery id <paramref name="deliveryId"/> done.</summary>
+    ValueTask AckAsync(long deliveryId);
 }
 
 /// <summary>A pending Get, Put or Join: completed by the broker, or by its timeout, its cancellation, or the

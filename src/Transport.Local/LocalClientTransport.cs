@@ -8,7 +8,7 @@ namespace Broker.Transport.Local;
 /// <summary>A child's connection to the broker its parent hosts, at <c>local:///path/to/broker.sock</c>. One socket
 /// carries every queue operation; blocking ones wait on the broker, not here. Locks and values are in the memory the
 /// broker shares from the socket's directory, and the socket only hands out their slots.</summary>
-internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDirectory
+internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinableQueueBackend, ILocalAcknowledger, ISlotDirectory
 {
     /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
     private const int Ahead = 128;
@@ -77,7 +77,15 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     /// before it sees the connection end, even if this process dies at once. As with Python's <c>put</c>, which
     /// returns before its feeder thread writes the item, another process may not see it for a moment. A joinable
     /// item waits for the broker, so that <c>Join</c> anywhere counts it once <c>Put</c> returns.</summary>
-    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
+    public IJoinableQueueBackend Joinable => this;
+
+    public ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
+        PutAsync(queue, body, joinable: false, timeout, cancellationToken);
+
+    ValueTask<bool> IJoinableQueueBackend.PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
+        PutAsync(queue, body, joinable: true, timeout, cancellationToken);
+
+    private async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (!joinable && _unbounded.ContainsKey(queue))
         {
@@ -97,7 +105,13 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
 
     /// <summary>Takes an item this client was handed ahead, telling the broker without waiting for an answer, or
     /// asks the broker, which may hand more ahead (see <see cref="LocalSession.GetAsync(string, bool, TimeSpan, int, CancellationToken)"/>).</summary>
-    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    public ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        GetAsync(queue, acknowledge: false, timeout, cancellationToken);
+
+    public async ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (LocalDelivery?)await GetAsync(queue, acknowledge: true, timeout, cancellationToken).ConfigureAwait(false);
+
+    private ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
         LocalDelivery? item;
         lock (_aheadGate)
@@ -143,7 +157,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
         var id = reader.Int64();
         var attempt = reader.Int32();
         const int bodyStart = 1 + 8 + 4 + 4;
-        return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt);
+        return new LocalDelivery(queue, result.AsMemory(bodyStart), id, attempt, acknowledge ? this : null);
     }
 
     /// <summary>Takes the unreported items of <paramref name="queue"/> this client's code took, for a request to report.</summary>
@@ -159,9 +173,9 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
     /// took, and a frame sent before this process ends still reaches the broker, which reads it before it sees the
     /// connection close. Later requests on the socket come after it. It goes with the next frame, a consumer's next
     /// get most often, or on its own as soon as the thread pool runs its flush.</summary>
-    public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
+    public ValueTask AckAsync(long deliveryId)
     {
-        SendUnanswered(Op.Ack, ((LocalDelivery)delivery).Id, static (ref w, id) => w.Int64(id), soon: true);
+        SendUnanswered(Op.Ack, deliveryId, static (ref w, id) => w.Int64(id), soon: true);
         return default;
     }
 
@@ -356,7 +370,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, ISlotDir
                     {
                         var id = reader.Int64();
                         var attempt = reader.Int32();
-                        items.Enqueue(new LocalDelivery(queue, reader.Bytes().ToArray(), id, attempt));
+                        items.Enqueue(new LocalDelivery(queue, reader.Bytes().ToArray(), id, attempt, acknowledge ? this : null));
                     }
                     break;
                 }

@@ -7,7 +7,7 @@ namespace Broker.Transport.Local;
 /// handed ahead to it that its code has not taken yet, and the operations it waits on; the locks it holds carry its
 /// <see cref="Number"/>. <see cref="Close"/> gives them all back, which is how a child's death frees its locks and
 /// redelivers its unfinished items.</summary>
-internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, ISlotDirectory
+internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, IJoinableQueueBackend, ILocalAcknowledger, ISlotDirectory
 {
     /// <summary>The most body bytes one get hands ahead: they are pushed under the broker's lock, which large items
     /// would hold too long.</summary>
@@ -41,7 +41,10 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         return default;
     }
 
-    public ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken) =>
+    public IJoinableQueueBackend Joinable => this;
+
+    /// <summary>Every item counts for Join here, so one put serves plain and joinable queues alike.</summary>
+    public ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
         PutOwnedAsync(queue, body.ToArray(), timeout, cancellationToken);
 
     /// <summary>Puts a body the broker may keep as it is.</summary>
@@ -63,8 +66,11 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken) =>
-        GetAsync(queue, acknowledge, timeout, 0, cancellationToken);
+    public ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        GetAsync(queue, acknowledge: false, timeout, 0, cancellationToken);
+
+    public async ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (LocalDelivery?)await GetAsync(queue, acknowledge: true, timeout, 0, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Takes the oldest item and, when more wait and nobody else waits for them, hands up to
     /// <paramref name="ahead"/> more to the <see cref="Client"/> ahead of its next gets (an unbounded queue only,
@@ -154,8 +160,6 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     /// <summary>Asks the client to give back its prefetched items of <paramref name="queue"/>; under the broker's lock.</summary>
     internal void Recall(QueueState queue) => Client!.Recall(queue.Name);
-
-    public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) => AckAsync(((LocalDelivery)delivery).Id);
 
     /// <summary>Acknowledges an item this session took.</summary>
     public ValueTask AckAsync(long deliveryId)
@@ -261,7 +265,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         var id = broker.NextDeliveryId();
         _unacknowledged[id] = (queue, body, attempt);
         queue.Unacknowledged++;
-        return new LocalDelivery(queue.Name, body, id, attempt);
+        return new LocalDelivery(queue.Name, body, id, attempt, this);
     }
 
     /// <summary>Moves an item handed ahead to taken: delivered, and unacknowledged if taken with acknowledgement.</summary>

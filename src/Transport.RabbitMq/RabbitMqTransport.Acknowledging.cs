@@ -10,7 +10,7 @@ internal sealed partial class RabbitMqTransport
     /// <summary>Acknowledges an item, in the same transaction as the -1 delta of a JoinableQueue's item. An item whose
     /// channel has closed since it was taken was given back by RabbitMQ: it is not acknowledged (its tag now means
     /// nothing) and will be done again by whoever takes it.</summary>
-    private async Task FinishAsync(RabbitMqDelivery delivery, bool acknowledgeItem, CancellationToken cancellationToken)
+    internal async Task FinishAsync(RabbitMqDelivery delivery, bool acknowledgeItem, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref delivery.Finished, 1) == 1)
         {

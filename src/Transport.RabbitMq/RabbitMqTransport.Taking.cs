@@ -10,7 +10,7 @@ internal sealed partial class RabbitMqTransport
     /// <paramref name="timeout"/>. A message that arrived by the time the wait ended is returned, so that its delivery
     /// count stays true; one that arrives after that, sent before RabbitMQ saw the cancel, goes to
     /// <paramref name="giveBackLate"/>.</summary>
-    private async Task<Taken?> TakeAsync(IChannel channel, string queue, TimeSpan timeout, Func<Taken, Task> giveBackLate, CancellationToken cancellationToken)
+    private async Task<Taken?> TakeOneAsync(IChannel channel, string queue, TimeSpan timeout, Func<Taken, Task> giveBackLate, CancellationToken cancellationToken)
     {
         var got = await channel.BasicGetAsync(queue, autoAck: false, cancellationToken).ConfigureAwait(false);
         if (got is not null)

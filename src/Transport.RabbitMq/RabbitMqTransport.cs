@@ -15,7 +15,7 @@ namespace Broker.Transport.RabbitMq;
 /// it asks with basic.get and, when the queue is empty, waits on a consumer that takes a single delivery. A
 /// JoinableQueue's unfinished count is in RabbitMqTransport.Counting.cs; publishing, taking, acknowledging and
 /// transactions each have a file of their own.</summary>
-internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
+internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJoinableQueueBackend
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(200);
@@ -104,12 +104,23 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
         _maxSizes[queue] = maxSize;
     }
 
-    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        return await UntilAsync(timeout, ct => joinable ? PutJoinableAsync(queue, body, ct) : PublishAsync(queue, body, ct), cancellationToken).ConfigureAwait(false);
-    }
+    public IJoinableQueueBackend Joinable => this;
 
-    public async ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await UntilAsync(timeout, ct => PublishAsync(queue, body, ct), cancellationToken).ConfigureAwait(false);
+
+    async ValueTask<bool> IJoinableQueueBackend.PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await UntilAsync(timeout, ct => PutJoinableAsync(queue, body, ct), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await ReceiveAsync(queue, acknowledge: false, timeout, cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        await ReceiveAsync(queue, acknowledge: true, timeout, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Takes an item on the queue's taker channel, unacknowledged until done, or on its reader channel,
+    /// acknowledged at once.</summary>
+    private async Task<RabbitMqDelivery?> ReceiveAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var taken = await RunAsync(async (session, ct) =>
         {
@@ -124,7 +135,7 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
             {
                 var taken = _prefetch > 1
                     ? await (await channels.PrefetcherAsync(acknowledge, channel, queue, _prefetch, ct).ConfigureAwait(false)).TakeAsync(timeout, ct).ConfigureAwait(false)
-                    : await TakeAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
+                    : await TakeOneAsync(channel, queue, timeout, late => GiveBackAsync(channels, late, transactional: acknowledge), ct).ConfigureAwait(false);
                 if (taken is { Redelivered: true, Unreadable: null } && recount)
                 {
                     await RecountAsync(channels, queue, taken).ConfigureAwait(false);
@@ -141,7 +152,7 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
         {
             return null;
         }
-        var delivery = new RabbitMqDelivery(queue, item, taken.Channels);
+        var delivery = new RabbitMqDelivery(this, queue, item, taken.Channels);
         if (!acknowledge && item.Joinable)
         {
             // A plain Get of a JoinableQueue's item finishes it. It is already acknowledged: should this process die
@@ -150,9 +161,6 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend
         }
         return delivery;
     }
-
-    public ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken) =>
-        new(FinishAsync((RabbitMqDelivery)delivery, acknowledgeItem: true, cancellationToken));
 
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
         await RunAsync(async (session, ct) =>

@@ -22,8 +22,11 @@ internal sealed partial class RedisTransport
         }
     }
 
-    /// <summary>Puts made at once by this process go to the queue together, in one script.</summary>
-    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken)
+    public IJoinableQueueBackend Joinable => this;
+
+    /// <summary>Puts made at once by this process go to the queue together, in one script. Every item counts for Join
+    /// (the script adds it to the count), so one put serves plain and joinable queues alike.</summary>
+    public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var puts = _puts.GetOrAdd(queue, q => new(bodies => PutManyAsync(q, bodies), MostAtOnce));
         RedisValue item = body.ToArray();
@@ -38,19 +41,18 @@ internal sealed partial class RedisTransport
         return [.. bodies.Select((_, i) => i < put)];
     }
 
-    public async ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (await TakeItemsAsync(queue, acknowledge: false, 1, timeout, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <summary>Takes an item under a lease this process renews. Only such items are kept ahead: they come back if this
+    /// process dies, where an item taken without one would be lost with it.</summary>
+    public async ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // Only items taken with acknowledgement are kept ahead: they stay leased to this process, and come back if it
-        // dies; an item taken without one would be lost with it.
-        if (!acknowledge)
-        {
-            return (await TakeAsync(queue, acknowledge, 1, timeout, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        }
         if (_options.Prefetch > 1 && TakeKept(queue) is { } kept)
         {
             return kept;
         }
-        var taken = await TakeAsync(queue, acknowledge, _options.Prefetch, timeout, cancellationToken).ConfigureAwait(false);
+        var taken = await TakeItemsAsync(queue, acknowledge: true, _options.Prefetch, timeout, cancellationToken).ConfigureAwait(false);
         foreach (var item in taken.Skip(1))
         {
             _kept.GetOrAdd(queue, _ => new()).Enqueue(item);
@@ -60,9 +62,9 @@ internal sealed partial class RedisTransport
 
     /// <summary>Takes up to <paramref name="most"/> items in one script.</summary>
     public async ValueTask<IReadOnlyList<Delivery>> GetManyAsync(string queue, int most, TimeSpan timeout, CancellationToken cancellationToken) =>
-        await TakeAsync(queue, acknowledge: false, most, timeout, cancellationToken).ConfigureAwait(false);
+        await TakeItemsAsync(queue, acknowledge: false, most, timeout, cancellationToken).ConfigureAwait(false);
 
-    private async Task<List<RedisDelivery>> TakeAsync(string queue, bool acknowledge, int most, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<List<RedisDelivery>> TakeItemsAsync(string queue, bool acknowledge, int most, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var keys = new QueueKeys(queue);
         var delivered = new List<RedisDelivery>();
@@ -77,7 +79,7 @@ internal sealed partial class RedisTransport
             var taken = (RedisResult[])result!;
             for (var i = 0; i < taken.Length; i += 3)
             {
-                var item = new RedisDelivery(queue, (byte[])taken[i + 1]!, (long)taken[i], (int)taken[i + 2]);
+                var item = new RedisDelivery(this, queue, (byte[])taken[i + 1]!, (long)taken[i], (int)taken[i + 2]);
                 if (item.Id > 0)
                 {
                     _taken[item] = 0;
@@ -106,12 +108,11 @@ internal sealed partial class RedisTransport
     }
 
     /// <summary>Acknowledgements made at once by this process go together, in one script.</summary>
-    public async ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken)
+    internal async ValueTask AckAsync(RedisDelivery taken, CancellationToken cancellationToken)
     {
-        var taken = (RedisDelivery)delivery;
         if (!_taken.TryRemove(taken, out _))
         {
-            throw new InvalidOperationException($"An item of queue '{delivery.Queue}' was acknowledged twice.");
+            throw new InvalidOperationException($"An item of queue '{taken.Queue}' was acknowledged twice.");
         }
         var acks = _acks.GetOrAdd(taken.Queue, q => new(ids => AckManyAsync(q, ids), MostAtOnce));
         if (await acks.CommitAsync(taken.Id, cancellationToken).ConfigureAwait(false) < 0)

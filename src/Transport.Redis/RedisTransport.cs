@@ -9,7 +9,7 @@ namespace Broker.Transport.Redis;
 /// a waiting Get, Put, Join or Acquire tries an atomic script, then waits for a pub/sub doorbell or the poll interval
 /// and tries again. Redis cannot see a consumer die, so items taken with acknowledgement and held locks carry leases
 /// that this transport renews while its process lives; a dead holder's lease ends and its item or lock comes back.</summary>
-internal sealed partial class RedisTransport : ITransport, IQueueBackend, ILockBackend, IValueBackend
+internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoinableQueueBackend, ILockBackend, IValueBackend
 {
     private const string Prefix = "broker:";
 
@@ -223,7 +223,9 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, ILockB
 }
 
 /// <summary>An item taken from a Redis queue; <see cref="Id"/> names its lease, 0 for an item taken without acknowledgement.</summary>
-internal sealed class RedisDelivery(string queue, byte[] body, long id, int attempt) : Delivery(queue, body, attempt)
+internal sealed class RedisDelivery(RedisTransport transport, string queue, byte[] body, long id, int attempt) : UnfinishedDelivery(queue, body, attempt)
 {
     public long Id { get; } = id;
+
+    public override ValueTask DoneAsync(CancellationToken cancellationToken) => transport.AckAsync(this, cancellationToken);
 }

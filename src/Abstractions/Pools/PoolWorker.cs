@@ -55,7 +55,7 @@ internal static class PoolWorker
                 await Task.WhenAny(marking).ConfigureAwait(false);
             }
             TaskBatch batch;
-            Delivery delivery;
+            UnfinishedDelivery delivery;
             try
             {
                 (batch, delivery) = await tasks.TakeOwnAsync(markFailed.Token).ConfigureAwait(false);
@@ -67,7 +67,7 @@ internal static class PoolWorker
             if (batch.Stop)
             {
                 await Task.WhenAll(marking).ConfigureAwait(false);
-                await tasks.DoneAsync(delivery).ConfigureAwait(false);
+                await delivery.DoneAsync(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
             if (batch.Tasks is null || batch.Tasks.Contains(null!))
@@ -103,12 +103,12 @@ internal static class PoolWorker
         }
         await Task.WhenAll(marking).ConfigureAwait(false);
 
-        async Task MarkAsync(Task settled, Delivery delivery)
+        async Task MarkAsync(Task settled, UnfinishedDelivery delivery)
         {
             try
             {
                 await settled.ConfigureAwait(false);
-                await tasks.DoneAsync(delivery).ConfigureAwait(false);
+                await delivery.DoneAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch
             {

@@ -1,7 +1,9 @@
 namespace Broker.Transport;
 
-/// <summary>FIFO queues kept by the broker. Timeouts are <see cref="Timeout.InfiniteTimeSpan"/> to wait for ever
-/// and <see cref="TimeSpan.Zero"/> not to wait.</summary>
+/// <summary>FIFO queues kept by the broker, a <see cref="Queue{T}"/>'s: an item put is the next consumer's, and an item
+/// got is that consumer's for good. Timeouts are <see cref="Timeout.InfiniteTimeSpan"/> to wait for ever and
+/// <see cref="TimeSpan.Zero"/> not to wait. <see cref="Joinable"/> is the same queues as a
+/// <see cref="JoinableQueue{T}"/> uses them.</summary>
 public interface IQueueBackend
 {
     /// <summary>The largest item, in bytes, that this transport carries whole. <see cref="Queue{T}.PutAsync"/> refuses a
@@ -9,38 +11,52 @@ public interface IQueueBackend
     /// item at the limit fits its dead letter.</summary>
     int MaxItemSize { get; }
 
+    /// <summary>The joinable side of the same queues: counted puts, takes that stay unfinished until done, and Join.</summary>
+    IJoinableQueueBackend Joinable { get; }
+
     /// <summary>Creates the queue if it does not exist. <paramref name="maxSize"/> 0 means unbounded.</summary>
     /// <exception cref="QueueMaxSizeConflictException">The queue exists with another maxsize.</exception>
     ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken);
 
     /// <summary>Appends an item, waiting up to <paramref name="timeout"/> while the queue is full. Returns once the
-    /// broker has accepted the item, or <c>false</c> if it stayed full. A <paramref name="joinable"/> item (a
-    /// <see cref="JoinableQueue{T}"/>'s) counts as unfinished for <see cref="JoinAsync"/> until it is acknowledged;
-    /// a transport may count every item, where counting costs nothing.</summary>
-    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, bool joinable, TimeSpan timeout, CancellationToken cancellationToken);
+    /// broker has accepted the item, or <c>false</c> if it stayed full. A transport may count the item for
+    /// <see cref="IJoinableQueueBackend.JoinAsync"/> too, where counting costs nothing.</summary>
+    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken);
 
-    /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came.
-    /// With <paramref name="acknowledge"/> the item stays unfinished until <see cref="AckAsync"/>, and goes back to
-    /// the queue if this client's connection ends first.</summary>
-    ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken);
+    /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came. The item is
+    /// the caller's once returned; a transport may deliver it again if this client dies before it is returned.</summary>
+    ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken);
 
-    /// <summary>Takes up to <paramref name="most"/> of the oldest items without acknowledgement, waiting up to
+    /// <summary>Takes up to <paramref name="most"/> of the oldest items as <see cref="GetAsync"/> does, waiting up to
     /// <paramref name="timeout"/> for the first; empty if none came. Every item returned is the caller's: none is kept
     /// back. This one takes a single item; a transport that takes several in one trip overrides it.</summary>
     async ValueTask<IReadOnlyList<Delivery>> GetManyAsync(string queue, int most, TimeSpan timeout, CancellationToken cancellationToken) =>
-        await GetAsync(queue, acknowledge: false, timeout, cancellationToken).ConfigureAwait(false) is { } delivery ? [delivery] : [];
-
-    /// <summary>Marks an item taken with acknowledgement as done.</summary>
-    ValueTask AckAsync(Delivery delivery, CancellationToken cancellationToken);
+        await GetAsync(queue, timeout, cancellationToken).ConfigureAwait(false) is { } delivery ? [delivery] : [];
 
     /// <summary>The number of items waiting in the queue (not counting items taken and not yet done).</summary>
     ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken);
+}
 
-    /// <summary>Waits until every item put has been taken and, where taken with acknowledgement, acknowledged.</summary>
+/// <summary>The queues of <see cref="IQueueBackend"/> as a <see cref="JoinableQueue{T}"/> uses them: every item put here
+/// counts as unfinished until a consumer that took it says it is done, and <see cref="JoinAsync"/> waits for none to
+/// be left, in every process.</summary>
+public interface IJoinableQueueBackend
+{
+    /// <summary>Appends an item as <see cref="IQueueBackend.PutAsync"/> does; it counts as unfinished from the moment
+    /// this returns until it is done.</summary>
+    ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came. The item stays
+    /// unfinished until <see cref="UnfinishedDelivery.DoneAsync"/>, and is delivered again, its
+    /// <see cref="Delivery.Attempt"/> one higher, if this client's connection ends first.</summary>
+    ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Waits until every item put has been taken and, where taken here, done; false if
+    /// <paramref name="timeout"/> passed first.</summary>
     ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken);
 }
 
-/// <summary>An item taken from a queue. A transport subclasses it to carry what its acknowledgement needs.</summary>
+/// <summary>An item taken from a queue.</summary>
 /// <param name="queue">The queue it was taken from.</param>
 /// <param name="body">The item's bytes, as they were stored.</param>
 /// <param name="attempt">How many times it has been delivered, this time included.</param>
@@ -61,6 +77,17 @@ public class Delivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1, 
 
     /// <summary>Why what came with the item could not be read, or <c>null</c>.</summary>
     public string? Unreadable { get; } = unreadable;
+}
+
+/// <summary>An item taken from a joinable queue and not done yet: the handle its consumer finishes it with. A
+/// transport subclasses it with what finishing needs (a delivery tag, a lease), so nothing casts it back.</summary>
+/// <inheritdoc cref="Delivery(string, ReadOnlyMemory{byte}, int, string?)" path="/param"/>
+public abstract class UnfinishedDelivery(string queue, ReadOnlyMemory<byte> body, int attempt = 1, string? unreadable = null)
+    : Delivery(queue, body, attempt, unreadable)
+{
+    /// <summary>Marks the item done: it no longer counts for <see cref="IJoinableQueueBackend.JoinAsync"/>, and it is
+    /// not delivered again. Called once per item.</summary>
+    public abstract ValueTask DoneAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Mutual-exclusion locks with owners and fencing tokens.</summary>

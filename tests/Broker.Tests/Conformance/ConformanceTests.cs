@@ -282,7 +282,7 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
 
         (item, delivery) = await queue.TakeOwnAsync().AsTask().WaitAsync(Patience);
         Assert.Equal(("precious", 2), (item, delivery.Attempt));
-        await queue.DoneAsync(delivery);
+        await delivery.DoneAsync(CancellationToken.None);
         Assert.True(await queue.JoinAsync(Short));
     }
 
@@ -337,7 +337,7 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
         {
             var (item, delivery) = await queue.TakeOwnAsync().AsTask().WaitAsync(Patience);
             attempts[item] = delivery.Attempt;
-            await queue.DoneAsync(delivery);
+            await delivery.DoneAsync(CancellationToken.None);
         }
         Assert.Equal(new Dictionary<int, int> { [0] = 2, [1] = 1, [2] = 1, [3] = 1, [4] = 1 }, attempts);
         Assert.True(await queue.JoinAsync(Short));

@@ -13,7 +13,7 @@ public abstract partial class QueueConformanceTests
     /// whatever else the transport stores beside a body (headers, an envelope) drawn from <paramref name="random"/>.
     /// By default, through the transport's own Put, bytes as they are.</summary>
     protected virtual async Task WriteForeignAsync(string queue, byte[] body, Random random) =>
-        Assert.True(await Broker.Queues.PutAsync(queue, body, joinable: true, TimeSpan.Zero, CancellationToken.None));
+        Assert.True(await Broker.Queues.Joinable.PutAsync(queue, body, TimeSpan.Zero, CancellationToken.None));
 
     [Fact]
     public async Task Whatever_bytes_lie_in_a_queue_a_consumer_dead_letters_them_as_they_came_and_goes_on()

@@ -32,6 +32,11 @@ internal sealed class FrameConnection : IAsyncDisposable
     private bool _gone;
     private readonly ManualResetEventSlim _drained = new(initialState: true);
 
+    // The backlog's thread, started the first time a backlog forms and kept until the connection closes: a peer that
+    // reads in bursts forms a backlog again and again, and a thread started each time would cost more than the send.
+    private readonly SemaphoreSlim _backlogFormed = new(0);
+    private Thread? _drainer;
+
     // Frames that go with the next send, or on their own when the flush queued with the first of them runs; under
     // _sending. The buffer is the pool's.
     private byte[]? _soon;
@@ -155,26 +160,46 @@ internal sealed class FrameConnection : IAsyncDisposable
         {
             _draining = true;
             _drained.Reset();
-            new Thread(Drain) { IsBackground = true, Name = "Broker local backlog" }.Start();
+            if (_drainer is null)
+            {
+                _drainer = new Thread(Drain) { IsBackground = true, Name = "Broker local backlog" };
+                _drainer.Start();
+            }
+            else
+            {
+                _backlogFormed.Release();
+            }
         }
     }
 
-    /// <summary>Sends the backlog with sends that wait, outside the lock, until it is empty.</summary>
+    /// <summary>Sends each backlog with sends that wait, outside the lock, until it is empty, then waits for the next
+    /// one, until the connection closes.</summary>
     private void Drain()
     {
         while (true)
         {
-            byte[] pending;
-            int length;
+            byte[]? pending = null;
+            var length = 0;
             lock (_sending)
             {
                 if (_backlogLength == 0 || _gone)
                 {
                     _draining = false;
                     _drained.Set();
-                    return;
+                    if (_gone)
+                    {
+                        return;
+                    }
                 }
-                (pending, length, _backlog, _backlogLength) = (_backlog!, _backlogLength, null, 0);
+                else
+                {
+                    (pending, length, _backlog, _backlogLength) = (_backlog!, _backlogLength, null, 0);
+                }
+            }
+            if (pending is null)
+            {
+                _backlogFormed.Wait();
+                continue;
             }
             try
             {
@@ -308,6 +333,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         lock (_sending)
         {
             _gone = true;
+            // Wakes the backlog's thread, if there is one, to end.
+            _backlogFormed.Release();
             try
             {
                 // Shutdown wakes a read blocked on this socket; Dispose alone would not.

@@ -98,9 +98,11 @@ internal static class ChildHost
             }
             if (!released)
             {
-                s_parentEnded.TrySetResult();
+                // Before the parent's end is told: a target waiting for it may then return and this process exit,
+                // which would end this thread before it removed the dead parent's files.
                 parentFiles.Remove();
                 status?.Remove();
+                s_parentEnded.TrySetResult();
             }
             if (daemon)
             {

@@ -39,7 +39,7 @@ internal static partial class Native
                 var error = Marshal.GetLastPInvokeError();
                 if (error != Interrupted)
                 {
-                    return error == (OperatingSystem.IsMacOS() ? 35 : 11) ? 0 : -1;
+                    return error == (OperatingSystem.IsMacOS() ? WouldBlockMacOS : WouldBlockLinux) ? 0 : -1;
                 }
             }
         }
@@ -47,6 +47,10 @@ internal static partial class Native
 
     /// <summary>EINTR, on Linux and macOS alike.</summary>
     private const int Interrupted = 4;
+
+    // EAGAIN, which differs: the socket's buffer is full.
+    private const int WouldBlockLinux = 11;
+    private const int WouldBlockMacOS = 35;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

@@ -20,8 +20,8 @@ public abstract class FakeClockTests
         Assert.Equal(1, await queue.GetAsync(TimeSpan.FromSeconds(30)));
 
         var getting = queue.GetAsync(TimeSpan.FromMinutes(5)).AsTask();
-        // Real time passes; the clock the get waits on does not.
-        await Task.Delay(1500);
+        // Real time passes, more than a poll interval; the clock the get waits on does not move.
+        await Task.Delay(TimeSpan.FromMilliseconds(800));
         Assert.False(getting.IsCompleted);
         time.Advance(TimeSpan.FromMinutes(5));
         await Assert.ThrowsAsync<QueueEmptyException>(() => getting.WaitAsync(TimeSpan.FromSeconds(30)));

@@ -111,7 +111,7 @@ public sealed class BrokerOptions
             {
                 throw new ProcessStartException($"{TargetReference.Describe(method)} does not build JsonSerializerOptions from nothing.");
             }
-            var instance = method.IsStatic ? null : Activator.CreateInstance(method.DeclaringType!, nonPublic: true);
+            var instance = TargetReference.InstanceFor(method);
             return () => (JsonSerializerOptions)method.Invoke(instance, null)!;
         }
         catch (Exception e) when (e is FormatException or ProcessStartException or IOException or TypeLoadException or BadImageFormatException)

@@ -49,7 +49,7 @@ internal static class ChildRuntime
         if (spec.Target is { } target)
         {
             var method = target.Resolve();
-            var instance = method.IsStatic ? null : Activator.CreateInstance(method.DeclaringType!, nonPublic: true);
+            var instance = TargetReference.InstanceFor(method);
             var parameters = method.GetParameters();
             var args = new object?[parameters.Length];
             for (var i = 0; i < parameters.Length; i++)

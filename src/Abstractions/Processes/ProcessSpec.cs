@@ -134,6 +134,11 @@ internal sealed record TargetReference(string Assembly, string Type, string Meth
 
     public static string Describe(MethodInfo method) => $"{method.DeclaringType?.Name}.{method.Name}";
 
+    /// <summary>What <paramref name="method"/> is called on: nothing for a static method, else a new instance of the
+    /// capture-free closure type <see cref="Of"/> let through.</summary>
+    public static object? InstanceFor(MethodInfo method) =>
+        method.IsStatic ? null : Activator.CreateInstance(method.DeclaringType!, nonPublic: true);
+
     /// <summary>One line of text, for an environment variable: the token, type, method and assembly.</summary>
     public string ToText() => $"{Token}|{Type}|{Method}|{Assembly}";
 

@@ -90,11 +90,12 @@ fi
 
 log="$work/test.log"
 set +e
-# The unit tests, which need no server, first: a broken build or contract shows in seconds. A hung test host is
+# The unit tests, which need no server, first: a broken build or contract shows in seconds; then the conformance
+# suite and the fault tests of each transport, and what spans them. A hung test host is
 # killed (with a dump) rather than holding CI to its time limit.
 dotnet build Broker.sln -c Release 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-for project in tests/Broker.UnitTests tests/Broker.Tests; do
+for project in tests/Broker.UnitTests tests/Broker.Tests.Local tests/Broker.Tests.Redis tests/Broker.Tests.RabbitMq tests/Broker.Tests; do
   [ "$status" -eq 0 ] || break
   dotnet test "$project" -c Release --no-build --logger "console;verbosity=normal" --blame-hang-timeout 5m 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
@@ -105,6 +106,12 @@ set -e
 read -r passed failed < <(awk '/^ +Passed: +[0-9]+ *$/ { p += $2 } /^ +Failed: +[0-9]+ *$/ { f += $2 } END { print p + 0, f + 0 }' "$log")
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the build or the test host failed before any test could
+fi
+# The failures again at the end, where a reader of only the log's tail finds them: each "Failed" block up to the
+# next test's line, its first 40 lines.
+if [ "$failed" -gt 0 ]; then
+  echo "test.sh: the failed tests:"
+  awk '/^  (Passed|Skipped) / { on = 0 } /^  Failed / { on = 1; n = 0 } on && n++ < 40' "$log"
 fi
 echo "$passed passed, $failed failed"
 exit "$status"

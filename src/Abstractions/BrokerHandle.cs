@@ -38,6 +38,9 @@ public abstract class BrokerHandle
     /// <summary>Creates the object on the broker (declares the queue, sets the initial value).</summary>
     private protected virtual Task CreateAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Whether the object exists on the broker, as far as this handle knows.</summary>
+    internal bool IsCreated => Volatile.Read(ref _created) is { IsCompletedSuccessfully: true };
+
     /// <summary>Runs <see cref="CreateAsync"/> once, before first use or before the handle is shared.</summary>
     internal ValueTask EnsureCreatedAsync(CancellationToken cancellationToken)
     {

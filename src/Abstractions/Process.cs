@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Broker.Processes;
+using Broker.Serialization;
 
 namespace Broker;
 
@@ -140,7 +141,8 @@ public class Process : IAsyncDisposable, IDisposable
     public async ValueTask StartAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfStarted("Start");
-        var spec = Describe().ToJson();
+        var spec = HandlesWritten.Write(static process => process.Describe().ToJson(), this, out var uncreated);
+        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
         var url = await Context.ShareAsync(cancellationToken).ConfigureAwait(false);
         var launcher = Transport.Installed.Launcher()
             ?? throw new ProcessStartException("Starting a process needs the Broker package, which installs the launcher of child processes: add a PackageReference to Broker.");

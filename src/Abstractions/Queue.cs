@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Broker.Serialization;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -47,11 +48,13 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var body = Context.Serializer.Serialize(item, $"an item of queue '{Name}'");
+        var body = HandlesWritten.Write(static s => s.Queue.Context.Serializer.Serialize(s.item, $"an item of queue '{s.Queue.Name}'"),
+            (Queue: this, item), out var uncreated);
         if (body.Length > Backend.MaxItemSize)
         {
             throw new ItemTooLargeException(Name, body.Length, Backend.MaxItemSize);
         }
+        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
         await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
     }
 

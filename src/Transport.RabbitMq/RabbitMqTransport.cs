@@ -42,7 +42,7 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
     private readonly Reopening<Session> _session;
     private int _disposed;
 
-    public RabbitMqTransport(BrokerUrl url, ushort prefetch, ILogger logger, TimeProvider time)
+    public RabbitMqTransport(BrokerUrl url, ushort prefetch, Action<ConnectionFactory>? configure, ILogger logger, TimeProvider time)
     {
         _time = time;
         _url = url;
@@ -56,6 +56,8 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
             ClientProvidedName = $"broker pid {Environment.ProcessId}",
             RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
         };
+        configure?.Invoke(_factory);
+        _factory.AutomaticRecoveryEnabled = false;
         _session = new(async ct =>
         {
             ObjectDisposedException.ThrowIf(_disposed == 1, this);

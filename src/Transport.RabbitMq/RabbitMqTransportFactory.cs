@@ -1,5 +1,3 @@
-using Broker.Transport;
-using Broker.Transport.RabbitMq;
 using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.RabbitMq;
@@ -9,19 +7,34 @@ namespace Broker.Transport.RabbitMq;
 /// and values.</summary>
 public sealed class RabbitMqTransportFactory : ITransportFactory
 {
+    private readonly RabbitMqTransportOptions _options;
+
+    /// <summary>The transport with its default settings, and those of each URL's query: what the package installs.</summary>
+    public RabbitMqTransportFactory()
+        : this(new RabbitMqTransportOptions())
+    {
+    }
+
+    /// <summary>The transport with <paramref name="options"/>, which a URL's query overrides setting by setting.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting the transport cannot work with, named.</exception>
+    public RabbitMqTransportFactory(RabbitMqTransportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+    }
+
     /// <inheritdoc/>
     public IReadOnlyCollection<string> Schemes { get; } = ["amqp", "amqps"];
 
     /// <inheritdoc/>
-
     public ITransport Create(BrokerUrl url, BrokerOptions options)
     {
         if (url.Uri.Host.Length == 0)
         {
             throw new BrokerUrlException($"'{url.Display}' names no host: use amqp://host:5672/.");
         }
-        // prefetch: messages a process keeps ready for its Gets; 1, the default, keeps none and takes one per Get.
-        var prefetch = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch").Integer("prefetch", 1, 1, ushort.MaxValue);
-        return new RabbitMqTransport(url, (ushort)prefetch, options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
+        var prefetch = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch").Integer("prefetch", _options.Prefetch, 1, ushort.MaxValue);
+        return new RabbitMqTransport(url, (ushort)prefetch, _options.ConfigureConnectionFactory, options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
     }
 }

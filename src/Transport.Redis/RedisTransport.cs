@@ -20,7 +20,8 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline _retry;
-    private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
+    private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private readonly bool _ownsConnection;
     private readonly ConcurrentDictionary<string, Lazy<Task<Doorbell>>> _doorbells = new();
     private readonly ConcurrentDictionary<RedisDelivery, byte> _taken = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<RedisDelivery>> _kept = new();
@@ -30,16 +31,18 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _renewing;
 
-    public RedisTransport(BrokerUrl url, ILogger logger, TimeProvider time)
+    public RedisTransport(BrokerUrl url, RedisTransportOptions given, ILogger logger, TimeProvider time)
     {
         _url = url;
         _time = time;
-        _options = RedisOptions.From(url);
+        _options = RedisOptions.From(url, given);
         _logger = logger;
         var configuration = Configure(url);
+        given.ConfigureConnection?.Invoke(configuration);
+        _ownsConnection = given.Connection is null;
         // The budget, not the count, ends the tries: see RedisOptions.Retry.
         _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1, time);
-        _connection = new(() => ConnectAsync(configuration));
+        _connection = new(() => given.Connection is { } shared ? Task.FromResult(shared) : ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
     }
 
@@ -54,7 +57,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
     /// <summary>Stops renewing, gives back the items this process took and did not finish and the locks it holds,
-    /// so that others have them at once rather than when the leases end, then closes the connection.</summary>
+    /// so that others have them at once rather than when the leases end, then closes the connection it opened.</summary>
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
@@ -78,7 +81,10 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
             {
                 _logger.LogWarning("Could not give back unfinished items and locks to Redis at {Url}; their leases will end: {Reason}", _url.Display, e.Message);
             }
-            await (await _connection.Value.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            if (_ownsConnection)
+            {
+                await (await _connection.Value.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            }
         }
         _stopping.Dispose();
     }
@@ -164,7 +170,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         return false;
     }
 
-    private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    private async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
         var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
         connection.ConnectionFailed += (_, e) => _logger.LogWarning("Lost the connection to Redis at {Url}: {Failure}", _url.Display, e.FailureType);

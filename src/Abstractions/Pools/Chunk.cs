@@ -32,8 +32,11 @@ internal static class Chunk
         var parameters = method.GetParameters();
         var types = TypeInfos(serializer, parameters);
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        var capture = HandlesWritten.Begin();
+        IReadOnlyList<BrokerHandle> uncreated;
+        try
         {
+            using var writer = new Utf8JsonWriter(buffer);
             writer.WriteStartArray();
             foreach (var args in argumentLists)
             {
@@ -57,7 +60,11 @@ internal static class Chunk
             }
             writer.WriteEndArray();
         }
-        return new Calls(new RawJson(buffer.WrittenMemory), argumentLists.Count, OneArgumentEach: false);
+        finally
+        {
+            uncreated = capture.End();
+        }
+        return new Calls(new RawJson(buffer.WrittenMemory), argumentLists.Count, OneArgumentEach: false, uncreated);
     }
 
     /// <summary>Writes each item as the one argument of a call, <c>[a, b, ...]</c>, as one array of the parameter's
@@ -72,8 +79,9 @@ internal static class Chunk
         {
             throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but 1 were given.", nameof(method));
         }
-        var json = SerializeArray(serializer, items, parameters[0].ParameterType, () => Argument(method, parameters, 0));
-        return new Calls(new RawJson(json), items.Length, OneArgumentEach: true);
+        var json = HandlesWritten.Write(static s => SerializeArray(s.serializer, s.items, s.type, () => Argument(s.method, s.parameters, 0)),
+            (serializer, items, type: parameters[0].ParameterType, method, parameters), out var uncreated);
+        return new Calls(new RawJson(json), items.Length, OneArgumentEach: true, uncreated);
     }
 
     /// <summary>Calls <paramref name="method"/> for each call of <paramref name="calls"/> (argument lists, or one
@@ -270,7 +278,9 @@ internal readonly record struct RawJson(ReadOnlyMemory<byte> Utf8);
 
 /// <summary>The calls of one task: <see cref="Json"/> holds <see cref="Count"/> argument lists, or, where
 /// <see cref="OneArgumentEach"/>, one argument per call.</summary>
-internal readonly record struct Calls(RawJson Json, int Count, bool OneArgumentEach);
+/// <summary>Calls written for a task: <paramref name="Uncreated"/> are the handles among their arguments that the
+/// sender creates on the broker before it sends them (HandlesWritten).</summary>
+internal readonly record struct Calls(RawJson Json, int Count, bool OneArgumentEach, IReadOnlyList<BrokerHandle> Uncreated);
 
 internal sealed class RawJsonConverter : JsonConverter<RawJson>
 {

@@ -30,6 +30,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private readonly JoinableQueue<TaskBatch> _tasks;
     private readonly Queue<ResultBatch> _results;
     private readonly GroupCommit<(PoolTask[] Tasks, int Calls), bool> _outbox;
+    private IReadOnlyList<BrokerHandle> _initializerHandles = [];
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
     private readonly List<Process> _workers = [];
     private readonly System.Threading.Lock _gate = new();
@@ -114,6 +115,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         try
         {
+            await HandlesWritten.CreateAsync(_initializerHandles, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < Processes; i++)
             {
                 var worker = _newWorker();
@@ -557,13 +559,14 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             message[i] = new PoolTask(id, target, tasks[i].Calls.Json, tasks[i].Calls.OneArgumentEach);
         }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
-        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count));
+        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count), [.. tasks.SelectMany(task => task.Calls.Uncreated)]);
     }
 
-    private async Task SubmitAsync(PoolTask[] tasks, int calls)
+    private async Task SubmitAsync(PoolTask[] tasks, int calls, IReadOnlyList<BrokerHandle> uncreated)
     {
         try
         {
+            await HandlesWritten.CreateAsync(uncreated, CancellationToken.None).ConfigureAwait(false);
             await _outbox.CommitAsync((tasks, calls), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -696,6 +699,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
     }
 
-    private PoolCall Call(Delegate initializer, object?[] args) =>
-        new(TargetReference.Of(initializer.Method, initializer.Target), Chunk.WriteArguments(_broker.Serializer, initializer.Method, [args]).Json);
+    private PoolCall Call(Delegate initializer, object?[] args)
+    {
+        var calls = Chunk.WriteArguments(_broker.Serializer, initializer.Method, [args]);
+        _initializerHandles = calls.Uncreated;
+        return new(TargetReference.Of(initializer.Method, initializer.Target), calls.Json);
+    }
 }

@@ -104,8 +104,12 @@ internal sealed class JsonBrokerSerializer
 
         public override void Write(Utf8JsonWriter writer, THandle value, JsonSerializerOptions options)
         {
-            // A child may use the handle before the parent does: the object must exist on the broker first.
-            value.EnsureCreatedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            // A child may use the handle before the parent does: the object must exist on the broker first. An async
+            // caller creates it before it sends (HandlesWritten); a synchronous one, with nothing else to do, waits here.
+            if (!value.IsCreated && !HandlesWritten.Defer(value))
+            {
+                value.EnsureCreatedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            }
             JsonSerializer.Serialize(writer, value.Describe(), options);
         }
     }

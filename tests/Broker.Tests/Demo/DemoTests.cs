@@ -1,7 +1,5 @@
 namespace Broker.Tests.Demo;
 
-using Broker.Tests.Processes;
-using Broker.Tests.Servers;
 
 /// <summary>Each demo subcommand, run as a program on the embedded broker, ends with the line the README promises.</summary>
 [Collection(ProcessCollection.Name)]
@@ -114,7 +112,7 @@ public sealed class RedisDemoTests(RedisServer redis)
 }
 
 /// <summary>producer-consumer on RabbitMQ alone, and every subcommand on the composite of RabbitMQ and Redis.</summary>
-[Collection(RabbitMqProcessCollection.Name)]
+[Collection(CompositeProcessCollection.Name)]
 public sealed class RabbitMqDemoTests(RabbitMqServer rabbitMq, RedisServer redis)
 {
     [Fact]

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Broker.Tests.Servers;
 
 /// <summary>Broker as a user gets it: every package packed into a folder feed, and a fresh console application, outside
 /// the repository, that references them by <c>PackageReference</c> and runs the README's sample word for word, on the

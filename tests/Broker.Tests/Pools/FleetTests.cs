@@ -3,8 +3,6 @@ namespace Broker.Tests.Pools;
 using System.Diagnostics;
 using Broker;
 using Broker.Tests.Demo;
-using Broker.Tests.Processes;
-using Broker.Tests.Servers;
 using Process = System.Diagnostics.Process;
 
 /// <summary>Worker hosts as separate programs serving one named pool through a broker, and clients that use only
@@ -109,7 +107,7 @@ public sealed class RedisFleetTests(RedisServer redis) : FleetTests
 }
 
 /// <summary>The task queue on RabbitMQ; Redis keeps the values the tests watch the tasks with.</summary>
-[Collection(RabbitMqProcessCollection.Name)]
+[Collection(CompositeProcessCollection.Name)]
 public sealed class RabbitMqFleetTests(RabbitMqServer rabbitMq, RedisServer redis) : FleetTests
 {
     protected override string Url => $"{rabbitMq.Url},{redis.ShortLeaseUrl}";

@@ -1,0 +1,104 @@
+namespace Broker.Conformance;
+
+using Broker;
+
+/// <summary>What the pool tests run in workers.</summary>
+public static class Tasks
+{
+    private static string s_greeting = "not initialized";
+
+    [PoolTask]
+    public static int Square(int x) => x * x;
+
+    [PoolTask]
+    public static int Add(int a, int b) => a + b;
+
+    [PoolTask]
+    public static async Task<string> Echo(string text)
+    {
+        await Task.Yield();
+        return text;
+    }
+
+    [PoolTask]
+    public static string? Nothing(int _) => null;
+
+    [PoolTask]
+    public static string Describe(object value) => $"{value}";
+
+    [PoolTask]
+    public static object Unserializable() => new Action(() => { });
+
+    /// <summary>Its result for 0 cannot be serialized.</summary>
+    [PoolTask]
+    public static object UnserializableAtZero(int x) => x == 0 ? new Action(() => { }) : x;
+
+    [PoolTask]
+    public static int Fail(string message) => throw new InvalidOperationException(message);
+
+    [PoolTask]
+    public static int Pid(int _) => Environment.ProcessId;
+
+    /// <summary>Counts itself started, then waits (10 s at most) until the task paired with it (the first with the
+    /// second, the third with the fourth...) has started too, which only another worker can do; returns its pid.</summary>
+    [PoolTask]
+    public static int PidOnceItsPartnerStarted(Value<int> started)
+    {
+        var mine = started.Add(1);
+        var partner = (mine + 1) / 2 * 2;
+        WaitUntil(() => started.Get() >= partner, $"Task {mine} waited 10 s for task {partner} to start on another worker.");
+        return Environment.ProcessId;
+    }
+
+    /// <summary>Marks item <paramref name="index"/> started, then waits (10 s at most) until its neighbour (0 with 1,
+    /// 2 with 3...) has started too; returns its pid.</summary>
+    [PoolTask]
+    public static int PidOnceItsNeighbourStarted(Array<int> started, int index)
+    {
+        started[index] = 1;
+        WaitUntil(() => started[index ^ 1] != 0, $"Item {index} waited 10 s for item {index ^ 1} to start.");
+        return Environment.ProcessId;
+    }
+
+    private static void WaitUntil(Func<bool> condition, string timedOut)
+    {
+        if (!SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException(timedOut);
+        }
+    }
+
+    [PoolTask]
+    public static string Greeting() => s_greeting;
+
+    public static void Initialize(string greeting) => s_greeting = greeting;
+
+    /// <summary>The first attempt reports its pid and waits to be killed; the next one answers.</summary>
+    [PoolTask]
+    public static string SurviveOneKill(Value<int> attempts, Value<int> firstPid)
+    {
+        if (attempts.Add(1) == 1)
+        {
+            firstPid.Set(Environment.ProcessId);
+            Targets.WaitToBeKilled();
+        }
+        return "done on a second worker";
+    }
+
+    [PoolTask]
+    public static int Hang(int _)
+    {
+        Targets.WaitToBeKilled();
+        return 0;
+    }
+
+    public static int NotMarked(int x) => x;
+
+    /// <summary>A poison task: it kills whichever worker runs it.</summary>
+    [PoolTask]
+    public static int KillOwnWorker(int _)
+    {
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+        return 0;
+    }
+}

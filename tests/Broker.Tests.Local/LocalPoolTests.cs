@@ -1,0 +1,10 @@
+namespace Broker.Tests.Local;
+
+using Broker;
+
+/// <summary>The pool tests on the local broker.</summary>
+[Collection(ProcessCollection.Name)]
+public sealed class LocalPoolTests : TransportPoolTests
+{
+    protected override BrokerContext Connect() => BrokerContext.Connect("local://");
+}

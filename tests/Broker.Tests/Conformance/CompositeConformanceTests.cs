@@ -1,0 +1,10 @@
+namespace Broker.Tests.Conformance;
+
+using Broker;
+
+/// <summary>Everything on the composite: queues on RabbitMQ, locks and values on Redis.</summary>
+[Collection(CompositeCollection.Name)]
+public sealed class CompositeConformanceTests(RabbitMqServer rabbitMq, RedisServer redis) : ConformanceTests
+{
+    protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect($"{rabbitMq.Url},{redis.ShortLeaseUrl}"));
+}

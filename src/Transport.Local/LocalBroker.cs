@@ -85,7 +85,7 @@ internal sealed class QueueState(string name, int maxSize)
     public System.Collections.Generic.Queue<byte[]> Items { get; } = new();
     public long Unacknowledged { get; set; }
 
-    /// <summary>Items handed ahead to clients, which their code has not taken yet: they still count as waiting.</summary>
+    /// <summary>Items prefetched by clients, which their code has not taken yet: they still count as waiting.</summary>
     public int Prefetched { get; set; }
 
     /// <summary>The sessions holding prefetched items of this queue, and those asked to give them back that have not

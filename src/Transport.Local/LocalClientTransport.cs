@@ -10,8 +10,8 @@ namespace Broker.Transport.Local;
 /// broker shares from the socket's directory, and the socket only hands out their slots.</summary>
 internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinableQueueBackend, ILocalAcknowledger, ISlotDirectory
 {
-    /// <summary>How many items one get may bring ahead of the next, when more wait and no other client waits.</summary>
-    private const int Ahead = 128;
+    /// <summary>How many items one get may prefetch for the next, when more wait and no other client waits.</summary>
+    private const int MostPrefetched = 128;
     private readonly BrokerUrl _url;
     private readonly ILogger _logger;
     private readonly string _path;
@@ -24,15 +24,15 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
     private Exception? _broken;
     private int _lastId;
 
-    // The items handed ahead, by queue and acknowledgement, under _aheadGate. No frame is sent under that lock: the read
+    // The items prefetched, by queue and acknowledgement, under _prefetchedGate. No frame is sent under that lock: the read
     // loop takes it, and a read loop that waited for room to send could stall the broker, which may be waiting for it.
-    private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _ahead = [];
+    private readonly Dictionary<(string Queue, bool Acknowledge), System.Collections.Generic.Queue<LocalDelivery>> _prefetched = [];
 
-    // Plain items handed ahead that this client's code took, by queue, not yet reported: the next get or count of their
+    // Plain prefetched items that this client's code took, by queue, not yet reported: the next get or count of their
     // queue, the answer to a recall, or the end of the connection reports them. Should this process die first, the broker
     // delivers them again: at least once, as for any consumer that dies mid-task.
-    private readonly Dictionary<string, List<long>> _takenAhead = new(StringComparer.Ordinal);
-    private readonly System.Threading.Lock _aheadGate = new();
+    private readonly Dictionary<string, List<long>> _takenPrefetched = new(StringComparer.Ordinal);
+    private readonly System.Threading.Lock _prefetchedGate = new();
 
     // The queues this client declared unbounded, where a plain put needs no answer (see PutAsync).
     private readonly ConcurrentDictionary<string, byte> _unbounded = new(StringComparer.Ordinal);
@@ -103,8 +103,8 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
         writer.Bytes(put.Body.Span);
     }
 
-    /// <summary>Takes an item this client was handed ahead, telling the broker without waiting for an answer, or
-    /// asks the broker, which may hand more ahead (see <see cref="LocalSession.GetAsync(string, bool, TimeSpan, int, CancellationToken)"/>).</summary>
+    /// <summary>Takes an item this client prefetched, telling the broker without waiting for an answer, or
+    /// asks the broker, which may prefetch more (see <see cref="LocalSession.GetAsync(string, bool, TimeSpan, int, CancellationToken)"/>).</summary>
     public ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
         GetAsync(queue, acknowledge: false, timeout, cancellationToken);
 
@@ -114,21 +114,21 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
     private ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
         LocalDelivery? item;
-        lock (_aheadGate)
+        lock (_prefetchedGate)
         {
-            if (!_ahead.TryGetValue((queue, acknowledge), out var items) || !items.TryDequeue(out item))
+            if (!_prefetched.TryGetValue((queue, acknowledge), out var items) || !items.TryDequeue(out item))
             {
                 return FetchAsync(queue, acknowledge, timeout, cancellationToken);
             }
             if (!acknowledge)
             {
-                if (_takenAhead.TryGetValue(queue, out var taken))
+                if (_takenPrefetched.TryGetValue(queue, out var taken))
                 {
                     taken.Add(item.Id);
                 }
                 else
                 {
-                    _takenAhead[queue] = [item.Id];
+                    _takenPrefetched[queue] = [item.Id];
                 }
                 return new(item);
             }
@@ -141,12 +141,12 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
 
     private async ValueTask<Delivery?> FetchAsync(string queue, bool acknowledge, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var result = await CallAsync(Op.Get, (queue, acknowledge, timeout, taken: TakenAhead(queue)), static (ref w, s) =>
+        var result = await CallAsync(Op.Get, (queue, acknowledge, timeout, taken: TakenPrefetched(queue)), static (ref w, s) =>
         {
             w.String(s.queue);
             w.Byte(s.acknowledge ? (byte)1 : (byte)0);
             w.Timeout(s.timeout);
-            w.Int32(Ahead);
+            w.Int32(MostPrefetched);
             w.Int64s(s.taken);
         }, cancellationToken).ConfigureAwait(false);
         var reader = new FrameReader(result);
@@ -161,11 +161,11 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
     }
 
     /// <summary>Takes the unreported items of <paramref name="queue"/> this client's code took, for a request to report.</summary>
-    private IReadOnlyCollection<long> TakenAhead(string queue)
+    private IReadOnlyCollection<long> TakenPrefetched(string queue)
     {
-        lock (_aheadGate)
+        lock (_prefetchedGate)
         {
-            return _takenAhead.Remove(queue, out var taken) ? taken : [];
+            return _takenPrefetched.Remove(queue, out var taken) ? taken : [];
         }
     }
 
@@ -182,7 +182,7 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
     /// <summary>Reports the items of <paramref name="queue"/> this client's code took first, so that it counts none of
     /// them as waiting.</summary>
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.Count, (queue, taken: TakenAhead(queue)), static (ref w, s) =>
+        new FrameReader(await CallAsync(Op.Count, (queue, taken: TakenPrefetched(queue)), static (ref w, s) =>
         {
             w.String(s.queue);
             w.Int64s(s.taken);
@@ -217,10 +217,10 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
             try
             {
                 long[] taken;
-                lock (_aheadGate)
+                lock (_prefetchedGate)
                 {
-                    taken = [.. _takenAhead.Values.SelectMany(ids => ids)];
-                    _takenAhead.Clear();
+                    taken = [.. _takenPrefetched.Values.SelectMany(ids => ids)];
+                    _takenPrefetched.Clear();
                 }
                 if (taken.Length > 0)
                 {
@@ -349,22 +349,22 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
         }
     }
 
-    /// <summary>Keeps the items the broker hands ahead, and gives back those not taken when it recalls them. On the
-    /// read loop, so an item handed ahead is kept before any later recall is read.</summary>
+    /// <summary>Keeps the items the broker prefetches for this client, and gives back those not taken when it recalls them. On the
+    /// read loop, so a prefetched item is kept before any later recall is read.</summary>
     private void OnPush(Status push, ReadOnlySpan<byte> payload)
     {
         var reader = new FrameReader(payload);
         var queue = reader.String();
-        lock (_aheadGate)
+        lock (_prefetchedGate)
         {
             switch (push)
             {
                 case Status.Prefetched:
                 {
                     var acknowledge = reader.Byte() == 1;
-                    if (!_ahead.TryGetValue((queue, acknowledge), out var items))
+                    if (!_prefetched.TryGetValue((queue, acknowledge), out var items))
                     {
-                        _ahead[(queue, acknowledge)] = items = new();
+                        _prefetched[(queue, acknowledge)] = items = new();
                     }
                     for (var count = reader.Int32(); count > 0; count--)
                     {
@@ -379,14 +379,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
                     var ids = new List<long>();
                     foreach (var acknowledge in (ReadOnlySpan<bool>)[false, true])
                     {
-                        if (_ahead.Remove((queue, acknowledge), out var items))
+                        if (_prefetched.Remove((queue, acknowledge), out var items))
                         {
                             ids.AddRange(items.Select(item => item.Id));
                         }
                     }
                     ids.Sort();
                     // The answer also reports what this client's code took and had not reported yet.
-                    var taken = _takenAhead.Remove(queue, out var list) ? list : [];
+                    var taken = _takenPrefetched.Remove(queue, out var list) ? list : [];
                     // Sent from elsewhere, as no frame is sent from the read loop. The answer's items left the buffers
                     // here, so no other frame can be about them, and the order of the two does not matter.
                     ThreadPool.UnsafeQueueUserWorkItem(static answer => answer.Client.SendGaveBack(answer.Queue, answer.Ids, answer.Taken),

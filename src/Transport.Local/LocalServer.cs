@@ -115,9 +115,9 @@ internal sealed class LocalServer : IAsyncDisposable
                         var queue = args.String();
                         var acknowledge = args.Byte() == 1;
                         var timeout = args.Timeout();
-                        var ahead = args.Int32();
+                        var prefetch = args.Int32();
                         session.Consumed(args.Int64s());
-                        Reply(id, session.GetAsync(queue, acknowledge, timeout, ahead, Waiting(id, timeout)), static (ref w, delivery) =>
+                        Reply(id, session.GetAsync(queue, acknowledge, timeout, prefetch, Waiting(id, timeout)), static (ref w, delivery) =>
                         {
                             if (delivery is LocalDelivery item)
                             {

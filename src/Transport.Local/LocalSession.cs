@@ -4,14 +4,14 @@ using Broker.Transport;
 namespace Broker.Transport.Local;
 
 /// <summary>One client's view of the <see cref="LocalBroker"/>: the items it took and has not acknowledged, the items
-/// handed ahead to it that its code has not taken yet, and the operations it waits on; the locks it holds carry its
+/// prefetched by it that its code has not taken yet, and the operations it waits on; the locks it holds carry its
 /// <see cref="Number"/>. <see cref="Close"/> gives them all back, which is how a child's death frees its locks and
 /// redelivers its unfinished items.</summary>
 internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBackend, IJoinableQueueBackend, ILocalAcknowledger, ISlotDirectory
 {
-    /// <summary>The most body bytes one get hands ahead: they are pushed under the broker's lock, which large items
+    /// <summary>The most body bytes one get prefetches: they are pushed under the broker's lock, which large items
     /// would hold too long.</summary>
-    private const int MostBytesAhead = 64 * 1024;
+    private const int MostBytesPrefetched = 64 * 1024;
 
     private readonly Dictionary<long, (QueueState Queue, byte[] Body, int Attempt)> _unacknowledged = [];
     private readonly Dictionary<long, Prefetched> _prefetched = [];
@@ -22,7 +22,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
     public int Number { get; } = number;
 
     /// <summary>The client that receives prefetched items and recalls; none for the host's own session, which asks
-    /// for no items ahead.</summary>
+    /// for no prefetched items.</summary>
     internal IPrefetchClient? Client { get; set; }
 
     internal HashSet<IWaiter> Waiting { get; } = [];
@@ -73,9 +73,9 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         (LocalDelivery?)await GetAsync(queue, acknowledge: true, timeout, 0, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Takes the oldest item and, when more wait and nobody else waits for them, hands up to
-    /// <paramref name="ahead"/> more to the <see cref="Client"/> ahead of its next gets (an unbounded queue only,
-    /// where they take no room from a producer). A get that finds nothing recalls what other clients hold ahead.</summary>
-    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, int ahead, CancellationToken cancellationToken)
+    /// <paramref name="prefetch"/> more to the <see cref="Client"/> for its next gets (an unbounded queue only,
+    /// where they take no room from a producer). A get that finds nothing recalls what other clients prefetched.</summary>
+    public ValueTask<Delivery?> GetAsync(string queue, bool acknowledge, TimeSpan timeout, int prefetch, CancellationToken cancellationToken)
     {
         lock (Gate)
         {
@@ -84,9 +84,9 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
             if (state.TryTake(out var body, out var attempt))
             {
                 var delivery = Deliver(state, body, attempt, acknowledge);
-                if (ahead > 0 && state.MaxSize == 0 && state.Getters.Count == 0)
+                if (prefetch > 0 && state.MaxSize == 0 && state.Getters.Count == 0)
                 {
-                    HandAhead(state, acknowledge, Math.Min(ahead, state.Here / 2));
+                    SendPrefetched(state, acknowledge, Math.Min(prefetch, state.Here / 2));
                 }
                 state.Pump();
                 return new(delivery);
@@ -102,7 +102,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    /// <summary>The client's code took these items handed ahead: each is delivered now, and unfinished until
+    /// <summary>The client's code took these prefetched items: each is delivered now, and unfinished until
     /// acknowledged if it was taken with acknowledgement.</summary>
     /// <exception cref="InvalidDataException">This session holds no such item: a broken client.</exception>
     public void Consumed(IReadOnlyList<long> deliveryIds)
@@ -268,7 +268,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         return new LocalDelivery(queue.Name, body, id, attempt, this);
     }
 
-    /// <summary>Moves an item handed ahead to taken: delivered, and unacknowledged if taken with acknowledgement.</summary>
+    /// <summary>Moves a prefetched item to taken: delivered, and unacknowledged if taken with acknowledgement.</summary>
     private void Take(long id, Prefetched item)
     {
         Unhold(item.Queue);
@@ -279,11 +279,11 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    private void HandAhead(QueueState queue, bool acknowledge, int count)
+    private void SendPrefetched(QueueState queue, bool acknowledge, int count)
     {
         var items = new List<LocalDelivery>(count);
         var bytes = 0;
-        while (items.Count < count && queue.NextSize() is var size and >= 0 && (bytes += size) <= MostBytesAhead
+        while (items.Count < count && queue.NextSize() is var size and >= 0 && (bytes += size) <= MostBytesPrefetched
             && queue.TryTake(out var body, out var attempt))
         {
             var id = broker.NextDeliveryId();
@@ -311,7 +311,7 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
-    /// <summary>One item handed ahead from <paramref name="queue"/> left this session: taken or given back.</summary>
+    /// <summary>One item prefetched from <paramref name="queue"/> left this session: taken or given back.</summary>
     private void Unhold(QueueState queue)
     {
         queue.Prefetched--;
@@ -332,7 +332,7 @@ internal readonly record struct Prefetched(QueueState Queue, byte[] Body, int At
 /// <summary>The client side of prefetching, as the broker reaches it: frames pushed on the client's connection.</summary>
 internal interface IPrefetchClient
 {
-    /// <summary>Items handed ahead of the client's next gets; sent before the answer to the get that took them.</summary>
+    /// <summary>Items prefetched for the client's next gets; sent before the answer to the get that took them.</summary>
     void Prefetched(string queue, bool acknowledge, IReadOnlyList<LocalDelivery> items);
 
     /// <summary>Asks for the prefetched items of <paramref name="queue"/> that the client's code has not taken.</summary>

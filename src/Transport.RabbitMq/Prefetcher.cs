@@ -56,8 +56,7 @@ internal sealed class Prefetcher : AsyncDefaultBasicConsumer
             {
                 return null;
             }
-            using var paused = new CancellationTokenSource(pause, _time);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, paused.Token);
+            using var wait = new TimedCancellation(pause, _time, cancellationToken);
             try
             {
                 await _buffer.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);

@@ -3,7 +3,7 @@ using StackExchange.Redis;
 
 namespace Broker.Transport.Redis;
 
-// Queues: puts grouped into one script, gets that take ahead under lease, acknowledgements grouped, counts and Join.
+// Queues: puts grouped into one script, gets that prefetch under lease, acknowledgements grouped, counts and Join.
 internal sealed partial class RedisTransport
 {
     /// <summary>Well under Redis's own limit of 512 MB a string, and small enough that a script moving a few such items
@@ -44,18 +44,18 @@ internal sealed partial class RedisTransport
     public async ValueTask<Delivery?> GetAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken) =>
         (await TakeItemsAsync(queue, acknowledge: false, 1, timeout, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
 
-    /// <summary>Takes an item under a lease this process renews. Only such items are kept ahead: they come back if this
+    /// <summary>Takes an item under a lease this process renews. Only such items are prefetched: they come back if this
     /// process dies, where an item taken without one would be lost with it.</summary>
     public async ValueTask<UnfinishedDelivery?> TakeAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_options.Prefetch > 1 && TakeKept(queue) is { } kept)
+        if (_options.Prefetch > 1 && TakePrefetched(queue) is { } prefetched)
         {
-            return kept;
+            return prefetched;
         }
         var taken = await TakeItemsAsync(queue, acknowledge: true, _options.Prefetch, timeout, cancellationToken).ConfigureAwait(false);
         foreach (var item in taken.Skip(1))
         {
-            _kept.GetOrAdd(queue, _ => new()).Enqueue(item);
+            _prefetched.GetOrAdd(queue, _ => new()).Enqueue(item);
         }
         return taken.FirstOrDefault();
     }
@@ -91,12 +91,12 @@ internal sealed partial class RedisTransport
         return delivered;
     }
 
-    /// <summary>The oldest item taken ahead for <paramref name="queue"/> whose lease this process still holds.</summary>
-    private RedisDelivery? TakeKept(string queue)
+    /// <summary>The oldest item prefetched for <paramref name="queue"/> whose lease this process still holds.</summary>
+    private RedisDelivery? TakePrefetched(string queue)
     {
-        if (_kept.TryGetValue(queue, out var kept))
+        if (_prefetched.TryGetValue(queue, out var items))
         {
-            while (kept.TryDequeue(out var item))
+            while (items.TryDequeue(out var item))
             {
                 if (_taken.ContainsKey(item))
                 {

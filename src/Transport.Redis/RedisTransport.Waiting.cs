@@ -11,10 +11,10 @@ internal sealed partial class RedisTransport
     private async ValueTask<bool> WaitAsync(string channel, TimeSpan timeout, Func<CancellationToken, Task<bool>> attempt, CancellationToken cancellationToken)
     {
         // The call's timeout also bounds the retries of a lost connection: the attempts run against it.
+        // A timeout of zero still makes its one attempt, whatever the clock says.
         var deadline = new Deadline(timeout, _time);
-        using var timedOut = deadline.IsInfinite || timeout == TimeSpan.Zero ? null : new CancellationTokenSource(timeout, _time);
-        using var bounded = timedOut is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timedOut.Token);
-        if (await attempt(bounded?.Token ?? cancellationToken).ConfigureAwait(false))
+        using var bounded = new TimedCancellation(timeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout, _time, cancellationToken);
+        if (await attempt(bounded.Token).ConfigureAwait(false))
         {
             return true;
         }
@@ -28,7 +28,7 @@ internal sealed partial class RedisTransport
             var rung = doorbell.Next;
             try
             {
-                if (await attempt(bounded?.Token ?? cancellationToken).ConfigureAwait(false))
+                if (await attempt(bounded.Token).ConfigureAwait(false))
                 {
                     return true;
                 }

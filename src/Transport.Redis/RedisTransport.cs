@@ -24,7 +24,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
     private readonly bool _ownsConnection;
     private readonly ConcurrentDictionary<string, Lazy<Task<Doorbell>>> _doorbells = new();
     private readonly ConcurrentDictionary<RedisDelivery, byte> _taken = new();
-    private readonly ConcurrentDictionary<string, ConcurrentQueue<RedisDelivery>> _kept = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<RedisDelivery>> _prefetched = new();
     private readonly ConcurrentDictionary<string, GroupCommit<RedisValue, bool>> _puts = new();
     private readonly ConcurrentDictionary<string, GroupCommit<long, long>> _acks = new();
     private readonly ConcurrentDictionary<(string Name, LockOwner Owner), CancellationTokenSource> _held = new();
@@ -40,7 +40,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         var configuration = Configure(url);
         given.ConfigureConnection?.Invoke(configuration);
         _ownsConnection = given.Connection is null;
-        // The budget, not the count, ends the tries: see RedisOptions.Retry.
+        // The budget, not the count, ends the tries: see RedisTransportOptions.RetryBudget.
         _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1, time);
         _connection = new(() => given.Connection is { } shared ? Task.FromResult(shared) : ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
@@ -114,21 +114,20 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
                 throw Refused(e);
             }
         }
-        using var budget = new CancellationTokenSource(_options.Retry, _time);
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        using var budget = new TimedCancellation(_options.Retry, _time, cancellationToken);
         try
         {
             return await _retry.ExecuteAsync(static async (s, ct) =>
             {
                 var connection = await s.transport._connection.Value.WaitAsync(ct).ConfigureAwait(false);
                 return await s.command(connection.GetDatabase(), s.state).ConfigureAwait(false);
-            }, (transport: this, command, state), bounded.Token).ConfigureAwait(false);
+            }, (transport: this, command, state), budget.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsConnectionFault(e))
         {
             throw Unavailable(e);
         }
-        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (budget.TimedOut && !cancellationToken.IsCancellationRequested)
         {
             throw Unavailable(fault);
         }

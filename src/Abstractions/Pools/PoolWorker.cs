@@ -92,8 +92,11 @@ internal static class PoolWorker
                 if (attempt > 1)
                 {
                     // This task may be what ended its last worker. Should it end this one too, the tasks answered
-                    // before it are marked done, and do not run again at its cost.
+                    // before it are marked done, and do not run again at its cost. A mark may leave with the
+                    // connection's next frame (the local transport's does), so a round trip follows: a mark lost with
+                    // this worker would bring its message back counting one more delivery, for tasks that never ran.
                     await Task.WhenAll(marking).ConfigureAwait(false);
+                    await tasks.CountAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 var run = new BatchRun(tasks, batch, attempt, maxTasks == 0 ? int.MaxValue : maxTasks - ran);
                 settled = run.Run();

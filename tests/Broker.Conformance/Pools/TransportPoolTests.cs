@@ -220,6 +220,8 @@ public abstract partial class TransportPoolTests : TransportTests
 
         var results = (await Replies(replies, 3)).ToDictionary(result => result.Id);
 
+        Assert.True(results[1].Error is null, $"task 1 failed: {results[1].Error}");
+        Assert.True(results[3].Error is null, $"task 3 failed: {results[3].Error}");
         Assert.Equal(1, Number(results[1].Values!.Value));
         Assert.Equal(9, Number(results[3].Values!.Value));
         Assert.Equal("WorkerLost", results[2].Error!.Type);

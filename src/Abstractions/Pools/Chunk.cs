@@ -26,17 +26,20 @@ internal static class Chunk
     /// <summary>Writes <paramref name="argumentLists"/> as <c>[[a, b], [c, d], ...]</c>.</summary>
     /// <exception cref="ArgumentException">A list does not match <paramref name="method"/>'s parameters.</exception>
     /// <exception cref="BrokerSerializationException">An argument cannot be serialized; the message names it.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Calls WriteArguments(JsonBrokerSerializer serializer, MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
+    {
+        var json = HandlesWritten.Write(static s => WriteArgumentLists(s.serializer, s.method, s.argumentLists), (serializer, method, argumentLists), out var uncreated);
+        return new Calls(new RawJson(json), argumentLists.Count, OneArgumentEach: false, uncreated);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static ReadOnlyMemory<byte> WriteArgumentLists(JsonBrokerSerializer serializer, MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
     {
         var parameters = method.GetParameters();
         var types = TypeInfos(serializer, parameters);
         var buffer = new ArrayBufferWriter<byte>();
-        var capture = HandlesWritten.Begin();
-        IReadOnlyList<BrokerHandle> uncreated;
-        try
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            using var writer = new Utf8JsonWriter(buffer);
             writer.WriteStartArray();
             foreach (var args in argumentLists)
             {
@@ -60,11 +63,7 @@ internal static class Chunk
             }
             writer.WriteEndArray();
         }
-        finally
-        {
-            uncreated = capture.End();
-        }
-        return new Calls(new RawJson(buffer.WrittenMemory), argumentLists.Count, OneArgumentEach: false, uncreated);
+        return buffer.WrittenMemory;
     }
 
     /// <summary>Writes each item as the one argument of a call, <c>[a, b, ...]</c>, as one array of the parameter's
@@ -277,9 +276,8 @@ internal static class Chunk
 internal readonly record struct RawJson(ReadOnlyMemory<byte> Utf8);
 
 /// <summary>The calls of one task: <see cref="Json"/> holds <see cref="Count"/> argument lists, or, where
-/// <see cref="OneArgumentEach"/>, one argument per call.</summary>
-/// <summary>Calls written for a task: <paramref name="Uncreated"/> are the handles among their arguments that the
-/// sender creates on the broker before it sends them (HandlesWritten).</summary>
+/// <see cref="OneArgumentEach"/>, one argument per call. <see cref="Uncreated"/> are the handles among the arguments
+/// that the sender creates on the broker before it sends them (HandlesWritten).</summary>
 internal readonly record struct Calls(RawJson Json, int Count, bool OneArgumentEach, IReadOnlyList<BrokerHandle> Uncreated);
 
 internal sealed class RawJsonConverter : JsonConverter<RawJson>

@@ -559,7 +559,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             message[i] = new PoolTask(id, target, tasks[i].Calls.Json, tasks[i].Calls.OneArgumentEach);
         }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
-        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count), [.. tasks.SelectMany(task => task.Calls.Uncreated)]);
+        IReadOnlyList<BrokerHandle> uncreated = tasks.Any(task => task.Calls.Uncreated.Count > 0) ? [.. tasks.SelectMany(task => task.Calls.Uncreated)] : [];
+        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count), uncreated);
     }
 
     private async Task SubmitAsync(PoolTask[] tasks, int calls, IReadOnlyList<BrokerHandle> uncreated)

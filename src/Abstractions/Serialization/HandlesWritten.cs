@@ -21,26 +21,25 @@ internal static class HandlesWritten
         return true;
     }
 
-    /// <summary>Starts capturing on this thread; <see cref="Capture.End"/> gives what was captured.</summary>
-    public static Capture Begin()
-    {
-        var capture = new Capture(t_capturing);
-        t_capturing = true;
-        return capture;
-    }
-
     /// <summary>Runs <paramref name="write"/>, a synchronous serialization, and gives the handles it wrote that the
     /// caller must create (<see cref="CreateAsync"/>) before it sends what was written; an empty list mostly.</summary>
     public static TResult Write<TState, TResult>(Func<TState, TResult> write, TState state, out IReadOnlyList<BrokerHandle> uncreated)
     {
-        var capture = Begin();
+        var outer = t_capturing;
+        t_capturing = true;
         try
         {
             return write(state);
         }
         finally
         {
-            uncreated = capture.End();
+            t_capturing = outer;
+            // A capture inside another leaves its handles to the outer one.
+            uncreated = outer || t_uncreated is null ? [] : t_uncreated;
+            if (!outer)
+            {
+                t_uncreated = null;
+            }
         }
     }
 
@@ -53,22 +52,6 @@ internal static class HandlesWritten
         foreach (var handle in handles)
         {
             await handle.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One capture; one inside another leaves its handles to the outer one.</summary>
-    internal readonly struct Capture(bool outer)
-    {
-        public IReadOnlyList<BrokerHandle> End()
-        {
-            t_capturing = outer;
-            if (outer)
-            {
-                return [];
-            }
-            IReadOnlyList<BrokerHandle> uncreated = t_uncreated ?? (IReadOnlyList<BrokerHandle>)[];
-            t_uncreated = null;
-            return uncreated;
         }
     }
 }

@@ -15,7 +15,7 @@ public static class LocalBench
 {
     public static async Task RunAsync(Options options)
     {
-        var python = Python.Run("python3", "local.py", [options.Repeats, options.Items, options.Cycles, options.Runs]);
+        var python = Python.Run("local.py", [options.Repeats, options.Items, options.Cycles, options.Runs]);
         Console.WriteLine($"local transport vs Python multiprocessing, median of {options.Repeats} runs, {Environment.ProcessorCount} cores");
 
         var queue = await MedianAsync(options.Repeats, () => QueueRateAsync(options.Items));

@@ -14,7 +14,7 @@ public static class PoolBench
 {
     public static async Task RunAsync(Options options, string redisUrl, string? amqpUrl)
     {
-        var python = Python.Run("python3", "pool.py", [options.Repeats, options.Items]);
+        var python = Python.Run("pool.py", [options.Repeats, options.Items]);
         Console.WriteLine($"Pool(2): Broker local vs Python multiprocessing, median of {options.Repeats} runs of {options.Items} tasks");
         await using (var pool = new Pool(2))
         {
@@ -95,7 +95,7 @@ public static class PoolBench
         // Broker's own settings (?prefetch=) mean nothing to Celery.
         var celeryBroker = brokerUrl.StartsWith("redis", StringComparison.Ordinal) ? backendUrl : brokerUrl.Split('?')[0];
         var environment = new Dictionary<string, string> { ["BENCH_BROKER"] = celeryBroker, ["BENCH_BACKEND"] = backendUrl };
-        var worker = new ProcessStartInfo("/usr/bin/python3") { WorkingDirectory = scripts, RedirectStandardError = true, RedirectStandardOutput = true };
+        var worker = new ProcessStartInfo(Python.Interpreter) { WorkingDirectory = scripts, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { "-m", "celery", "-A", "celery_bench", "worker", "--concurrency", "2", "--pool", "prefork", "--loglevel", "WARNING" })
         {
             worker.ArgumentList.Add(arg);
@@ -111,7 +111,7 @@ public static class PoolBench
         running.BeginErrorReadLine();
         try
         {
-            return Python.Run("/usr/bin/python3", "celery_bench.py", [options.Repeats, tasks], environment)["celery"];
+            return Python.Run("celery_bench.py", [options.Repeats, tasks], environment)["celery"];
         }
         finally
         {
@@ -124,10 +124,14 @@ public static class PoolBench
 /// <summary>Runs one of the bench's Python scripts and reads its "case value" lines.</summary>
 internal static class Python
 {
-    public static Dictionary<string, double> Run(string python, string script, object[] args, Dictionary<string, string>? environment = null)
+    /// <summary>Debian's interpreter, which the <c>python3-celery</c> and <c>python3-redis</c> packages install into,
+    /// whatever else is first on the path.</summary>
+    public const string Interpreter = "/usr/bin/python3";
+
+    public static Dictionary<string, double> Run(string script, object[] args, Dictionary<string, string>? environment = null)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "python", script);
-        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(path)! };
+        var info = new ProcessStartInfo(Interpreter) { RedirectStandardOutput = true, WorkingDirectory = Path.GetDirectoryName(path)! };
         info.ArgumentList.Add(path);
         foreach (var arg in args)
         {
@@ -142,7 +146,7 @@ internal static class Python
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{python} {script} failed with exit code {process.ExitCode}.");
+            throw new InvalidOperationException($"{Interpreter} {script} failed with exit code {process.ExitCode}.");
         }
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' '))

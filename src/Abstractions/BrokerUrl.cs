@@ -38,8 +38,8 @@ public sealed class BrokerUrl
     public override string ToString() => Display;
 
     /// <summary>Parses one address. A <c>local://</c> address is left to its transport, which reads it without
-    /// <see cref="System.Uri"/>: every child of a local broker parses one as it starts, and the first use of
-    /// System.Uri costs a process about 13 ms.</summary>
+    /// <see cref="System.Uri"/>: every child of a local broker parses one as it starts, and System.Uri is slow
+    /// the first time a process uses it.</summary>
     /// <exception cref="BrokerUrlException">The text is not an absolute URL with a scheme.</exception>
     public static BrokerUrl Parse(string url)
     {

@@ -23,6 +23,7 @@ public sealed class BrokerContext : IAsyncDisposable
     private readonly Lazy<ILockBackend> _locks;
     private readonly Lazy<IValueBackend> _values;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, int MaxSize), Task> _declared = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentStack<HeldPermit>> _heldPermits = new(StringComparer.Ordinal);
     private int _disposed;
 
     private BrokerContext(string url, BrokerOptions options)
@@ -67,6 +68,11 @@ public sealed class BrokerContext : IAsyncDisposable
     internal ILockBackend Locks => _locks.Value;
 
     internal IValueBackend Values => _values.Value;
+
+    /// <summary>The owned permits of the semaphore <paramref name="name"/> that this process holds: any handle on it in
+    /// this process releases them, as any thread releases a Python semaphore.</summary>
+    internal System.Collections.Concurrent.ConcurrentStack<HeldPermit> HeldPermits(string name) =>
+        _heldPermits.GetOrAdd(name, static _ => new());
 
     /// <summary>Declares a queue once per context, however many handles name it: a worker that answers each task
     /// through a new handle on its caller's queue costs no round trip per task. A declaration that failed is tried

@@ -10,6 +10,8 @@ internal sealed class LocalBroker(Func<string> directory)
     private readonly Dictionary<string, QueueState> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Name, SlotUse Use), SlotGrant> _slots = [];
     private readonly List<int> _lockSlots = [];
+    private readonly List<SlotUse> _uses = [];
+    private readonly Dictionary<int, LinkedList<Waiter<bool>>> _watchers = [];
     private long _lastDelivery;
     private int _lastSession;
 
@@ -47,12 +49,57 @@ internal sealed class LocalBroker(Func<string> directory)
                 slot.First = use == SlotUse.Value ? initial.Bits : 0;
             }
             _slots[(name, use)] = grant;
+            _uses.Add(use);
             if (use == SlotUse.Lock)
             {
                 _lockSlots.Add(grant.Index);
             }
         }
         return grant with { Session = session };
+    }
+
+    /// <summary>What slot <paramref name="index"/> holds; under the broker's lock, which every notify of it takes
+    /// after its change, so that a watcher that finds no change here is listed before the notify that follows.</summary>
+    internal long Holds(int index)
+    {
+        CheckValueSlot(index);
+        using var slot = Memory.Open(index);
+        return Volatile.Read(ref slot.First);
+    }
+
+    /// <summary>The watchers of value slot <paramref name="index"/>; under the broker's lock.</summary>
+    internal LinkedList<Waiter<bool>> Watchers(int index)
+    {
+        CheckValueSlot(index);
+        if (!_watchers.TryGetValue(index, out var watchers))
+        {
+            _watchers[index] = watchers = new();
+        }
+        return watchers;
+    }
+
+    /// <summary>Wakes every watcher of value slot <paramref name="index"/>; under the broker's lock.</summary>
+    internal void Notify(int index)
+    {
+        CheckValueSlot(index);
+        if (_watchers.TryGetValue(index, out var watchers))
+        {
+            while (watchers.First is { } watcher)
+            {
+                watcher.Value.Detach();
+                watcher.Value.TrySetResult(true);
+            }
+        }
+    }
+
+    /// <summary>A client names a slot by its number, which only the broker hands out: any other is a broken client's,
+    /// whose connection closes, and which must never make the broker map memory it never handed out.</summary>
+    private void CheckValueSlot(int index)
+    {
+        if ((uint)index >= (uint)_uses.Count || _uses[index] != SlotUse.Value)
+        {
+            throw new InvalidDataException($"Slot {index} is not a value slot the broker handed out.");
+        }
     }
 
     /// <summary>Frees the locks a session holds; under the broker's lock.</summary>

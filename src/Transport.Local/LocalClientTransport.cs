@@ -210,6 +210,25 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
         return new SlotGrant(reader.Int32(), (ScalarKind)reader.Byte(), reader.Int32());
     }
 
+    public async ValueTask<bool> WatchAsync(int index, long seen, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync(Op.Watch, (index, seen, timeout), static (ref w, s) =>
+        {
+            w.Int32(s.index);
+            w.Int64(s.seen);
+            w.Timeout(s.timeout);
+        }, cancellationToken).ConfigureAwait(false);
+        return result[0] == 1;
+    }
+
+    /// <summary>Sent without waiting for an answer, and at once: a waiter in another process looks again as soon as
+    /// the broker reads it, and this client's later requests come after it.</summary>
+    public ValueTask NotifyAsync(int index, CancellationToken cancellationToken)
+    {
+        SendUnanswered(Op.Notify, index, static (ref w, i) => w.Int32(i), soon: false);
+        return default;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_connection is { } connection)

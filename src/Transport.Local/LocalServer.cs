@@ -164,6 +164,17 @@ internal sealed class LocalServer : IAsyncDisposable
                             w.Int32(grant.Session);
                         });
                         break;
+                    case Op.Watch:
+                    {
+                        var index = args.Int32();
+                        var seen = args.Int64();
+                        var timeout = args.Timeout();
+                        Reply(id, session.WatchAsync(index, seen, timeout, Waiting(id, timeout)), static (ref w, changed) => w.Byte(changed ? (byte)1 : (byte)0));
+                        break;
+                    }
+                    case Op.Notify:
+                        session.NotifyAsync(args.Int32(), default);
+                        break;
                     case Op.Flush:
                         Reply(id, default(ValueTask));
                         break;

@@ -209,6 +209,30 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
         }
     }
 
+    public ValueTask<bool> WatchAsync(int index, long seen, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        lock (Gate)
+        {
+            ThrowIfClosed();
+            if (broker.Holds(index) != seen)
+            {
+                return new(true);
+            }
+            return timeout == TimeSpan.Zero
+                ? new(false)
+                : new(new Waiter<bool>(this, Gate, false, null).Enlist(broker.Watchers(index), timeout, cancellationToken));
+        }
+    }
+
+    public ValueTask NotifyAsync(int index, CancellationToken cancellationToken)
+    {
+        lock (Gate)
+        {
+            broker.Notify(index);
+        }
+        return default;
+    }
+
     /// <summary>Ends the client: its waits fail, its locks go to the next waiter, its unacknowledged items go back to
     /// their queues to be delivered again.</summary>
     public void Close()

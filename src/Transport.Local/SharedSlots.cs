@@ -13,12 +13,20 @@ internal enum SlotUse : byte
 /// that asked, which marks the locks that session holds.</summary>
 internal readonly record struct SlotGrant(int Index, ScalarKind Kind, int Session);
 
-/// <summary>Hands out one slot per name: the host's broker, directly or over a child's socket.</summary>
+/// <summary>Hands out one slot per name, and keeps the waiters of value slots: the host's broker, directly or over a
+/// child's socket.</summary>
 internal interface ISlotDirectory
 {
     /// <summary>The slot of <paramref name="name"/>; a new value slot starts at <paramref name="initial"/>, which
     /// also fixes its kind.</summary>
     ValueTask<SlotGrant> SlotAsync(string name, SlotUse use, Scalar initial, CancellationToken cancellationToken);
+
+    /// <summary>Waits, at the broker, until the value slot <paramref name="index"/> no longer holds
+    /// <paramref name="seen"/> or a notify on it comes; false if <paramref name="timeout"/> passed first.</summary>
+    ValueTask<bool> WatchAsync(int index, long seen, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Wakes the watchers of the value slot <paramref name="index"/>.</summary>
+    ValueTask NotifyAsync(int index, CancellationToken cancellationToken);
 }
 
 /// <summary>Locks and values as atomic instructions on <see cref="SlotMemory"/>, as Python's multiprocessing keeps
@@ -135,6 +143,37 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory, T
             }
             bits = seen;
         }
+    }
+
+    public async ValueTask<Scalar> WaitAsync(string name, Scalar seen, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, Scalar.Zero(seen.Kind), cancellationToken).ConfigureAwait(false);
+        var seenBits = seen.As(grant.Kind).Bits;
+        var deadline = new Deadline(timeout, time);
+        while (true)
+        {
+            long bits;
+            using (var slot = memory.Open(grant.Index))
+            {
+                bits = Volatile.Read(ref slot.First);
+            }
+            if (bits != seenBits)
+            {
+                return Scalar.FromBits(grant.Kind, bits).As(seen.Kind);
+            }
+            // A notify with no change (or one for a change undone since) wakes the watch only to look again.
+            var remaining = deadline.Remaining;
+            if (remaining == TimeSpan.Zero || !await directory.WatchAsync(grant.Index, seenBits, remaining, cancellationToken).ConfigureAwait(false))
+            {
+                return seen;
+            }
+        }
+    }
+
+    public async ValueTask NotifyAsync(string name, CancellationToken cancellationToken)
+    {
+        var grant = await GrantAsync(_values, name, SlotUse.Value, default, cancellationToken).ConfigureAwait(false);
+        await directory.NotifyAsync(grant.Index, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Frees the locks that <paramref name="session"/> holds in <paramref name="slots"/>: the broker's part

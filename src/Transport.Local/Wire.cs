@@ -36,6 +36,8 @@ internal enum Op : byte
     Consumed,
     GaveBack,
     Flush,
+    Watch,
+    Notify,
 }
 
 internal enum Status : byte

@@ -28,4 +28,18 @@ internal sealed partial class RedisTransport
             [value.ToString(), comparand.ToString(), value.Kind == ScalarKind.Integer ? "i" : "f"], cancellationToken).ConfigureAwait(false);
         return Scalar.Parse((string)found!, value.Kind);
     }
+
+    public async ValueTask<Scalar> WaitAsync(string name, Scalar seen, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var found = seen;
+        await WaitAsync(ValueChannel(name), timeout, async ct =>
+        {
+            found = await GetAsync(name, seen.Kind, ct).ConfigureAwait(false);
+            return !found.NumericallyEquals(seen);
+        }, cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    public async ValueTask NotifyAsync(string name, CancellationToken cancellationToken) =>
+        await RunAsync(static (db, channel) => db.PublishAsync(RedisChannel.Literal(channel), RedisValue.EmptyString), ValueChannel(name), cancellationToken).ConfigureAwait(false);
 }

@@ -207,6 +207,8 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
 
     private static RedisKey ValueKey(string name) => $"{Prefix}v:{{{name}}}";
 
+    private static string ValueChannel(string name) => $"{Prefix}v:{{{name}}}:changed";
+
     /// <summary>One queue's keys, in one hash slot (the name in braces) so that its scripts run on a cluster too.</summary>
     private readonly record struct QueueKeys(string Name)
     {

@@ -44,11 +44,13 @@ public sealed class RabbitMqConformanceTests(RabbitMqServer rabbitMq) : QueueCon
     }
 
     [Fact]
-    public async Task Locks_and_values_are_refused_with_an_error_that_names_the_composite()
+    public async Task Locks_values_events_and_semaphores_are_refused_with_an_error_that_names_the_composite()
     {
         var lockError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Lock(broker: Broker).AcquireAsync().AsTask());
         var valueError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Value<int>(1, broker: Broker).GetAsync().AsTask());
-        foreach (var error in new[] { lockError, valueError })
+        var eventError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Event(broker: Broker).WaitAsync(TimeSpan.Zero).AsTask());
+        var semaphoreError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Semaphore(1, broker: Broker).AcquireAsync().AsTask());
+        foreach (var error in new[] { lockError, valueError, eventError, semaphoreError })
         {
             Assert.Contains(",redis://", error.Message);
             Assert.DoesNotContain("guest:guest", error.Message);

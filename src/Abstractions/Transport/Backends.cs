@@ -145,4 +145,15 @@ public interface IValueBackend
     /// <summary>Sets <paramref name="value"/> if the current value equals <paramref name="comparand"/>;
     /// returns the value found either way.</summary>
     ValueTask<Scalar> CompareExchangeAsync(string name, Scalar value, Scalar comparand, CancellationToken cancellationToken);
+
+    /// <summary>Waits until the number <paramref name="name"/> holds is not <paramref name="seen"/>, as a futex or C++'s
+    /// <c>atomic::wait</c> does, and returns it (as <paramref name="seen"/>'s kind); returns <paramref name="seen"/> if
+    /// <paramref name="timeout"/> passed first. A change made before the call returns at once, and no notify is ever
+    /// missed between the look and the wait.</summary>
+    ValueTask<Scalar> WaitAsync(string name, Scalar seen, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Wakes the <see cref="WaitAsync"/> calls on <paramref name="name"/> in every process, so that each
+    /// looks again; made after a change that waiters wait for. Returns once the broker has the wake-up: a waiter whose
+    /// look comes later sees the change.</summary>
+    ValueTask NotifyAsync(string name, CancellationToken cancellationToken);
 }

@@ -220,6 +220,20 @@ public static class Targets
         WaitToBeKilled();
     }
 
+    /// <summary>CPython's _test_event: sets the event after a pause.</summary>
+    public static void SetLater(Event set)
+    {
+        Thread.Sleep(200);
+        set.Set();
+    }
+
+    public static void AcquireAndHang(Semaphore semaphore, Value<int> held)
+    {
+        semaphore.Acquire();
+        held.Set(1);
+        WaitToBeKilled();
+    }
+
     public static void HoldAndHang(Lock @lock, Value<int> held)
     {
         @lock.Acquire();

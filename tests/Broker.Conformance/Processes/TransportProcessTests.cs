@@ -119,6 +119,38 @@ public abstract partial class TransportProcessTests : TransportTests
         await worker.JoinAsync(Patience);
     }
 
+    /// <summary>CPython's test_event, its process part: a child's Set ends the parent's Wait.</summary>
+    [Fact]
+    public async Task An_event_a_child_sets_ends_its_parents_wait()
+    {
+        var set = new Event(broker: Broker);
+        await using var child = new Process(Targets.SetLater, set) { Daemon = true, Context = Broker };
+        await child.StartAsync();
+        Assert.True(await set.WaitAsync(Patience));
+        Assert.True(await child.JoinAsync(Patience));
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    /// <summary>Better than Python, whose semaphore keeps the count a dead process took: the permits a killed child
+    /// held come back, and a bounded semaphore passed as a plain one stays bounded.</summary>
+    [Fact]
+    public async Task The_permit_a_killed_child_held_comes_back()
+    {
+        var semaphore = new BoundedSemaphore(1, broker: Broker);
+        var held = new Value<int>(0, broker: Broker);
+        await using var holder = new Process(Targets.AcquireAndHang, (Semaphore)semaphore, held) { Context = Broker };
+        await holder.StartAsync();
+        await Eventually.TrueAsync(async () => await held.GetAsync() == 1, "the child to hold the permit");
+        Assert.False(await semaphore.AcquireAsync(HeldCheck), "a live holder keeps its permit");
+        Assert.Throws<SemaphoreFullException>(() => semaphore.Release());
+
+        holder.Kill();
+
+        Assert.True(await semaphore.AcquireAsync(Patience));
+        await semaphore.ReleaseAsync();
+        Assert.Equal(1, await semaphore.GetValueAsync());
+    }
+
     [Fact]
     public async Task A_lock_whose_holder_is_killed_is_freed()
     {

@@ -4,7 +4,7 @@ using System.Text;
 using Broker;
 
 /// <summary>What every transport that keeps everything keeps: the queue suite, and locks, values and arrays.</summary>
-public abstract class ConformanceTests : QueueConformanceTests
+public abstract partial class ConformanceTests : QueueConformanceTests
 {
     /// <summary>CPython's test_getobj_getlock and test_rawvalue: lock=True (its own RLock), lock=some_lock (shared),
     /// lock=False (none).</summary>

@@ -48,6 +48,18 @@ public abstract class LockHandle : BrokerHandle
     /// <summary>Python's <c>locked()</c>.</summary>
     public bool Locked() => Sync.Run(LockedAsync());
 
+    /// <summary>Whether the caller holds the lock: this process for a <see cref="Lock"/>, this flow for an
+    /// <see cref="RLock"/>. What a <see cref="Condition"/> checks before a wait or a notify.</summary>
+    internal abstract bool IsHeldHere { get; }
+
+    /// <summary>Releases every level the caller holds, for a <see cref="Condition"/>'s wait; returns how many, for
+    /// <see cref="RestoreAsync"/>.</summary>
+    internal abstract ValueTask<int> ReleaseAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>Acquires the lock again, waiting without limit, with the <paramref name="levels"/>
+    /// <see cref="ReleaseAllAsync"/> gave.</summary>
+    internal abstract ValueTask RestoreAsync(int levels, CancellationToken cancellationToken);
+
     internal override HandleDescriptor Describe() => new(Kind, Name);
 }
 
@@ -95,6 +107,26 @@ public sealed class Lock : LockHandle
         return lease;
     }
 
+    internal override bool IsHeldHere
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _owner is not null;
+            }
+        }
+    }
+
+    internal override async ValueTask<int> ReleaseAllAsync(CancellationToken cancellationToken)
+    {
+        await ReleaseAsync(cancellationToken).ConfigureAwait(false);
+        return 1;
+    }
+
+    internal override async ValueTask RestoreAsync(int levels, CancellationToken cancellationToken) =>
+        await TryAcquireLeaseAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+
     internal static Lock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
 }
 
@@ -140,6 +172,23 @@ public sealed class RLock : LockHandle
         return hold.AcquireAsync(Context.Locks, Name, timeout, cancellationToken);
     }
 
+    internal override bool IsHeldHere => _hold.Value is { Held: true };
+
+    // The hold stays the caller's flow's object: an async method cannot give its caller a new one.
+    internal override async ValueTask<int> ReleaseAllAsync(CancellationToken cancellationToken)
+    {
+        var hold = _hold.Value ?? throw new LockNotOwnedException($"RLock '{Name}' is not held by this flow.");
+        var levels = hold.Suspend();
+        await Context.Locks.ReleaseAsync(Name, hold.Owner, cancellationToken).ConfigureAwait(false);
+        return levels;
+    }
+
+    internal override async ValueTask RestoreAsync(int levels, CancellationToken cancellationToken)
+    {
+        var hold = _hold.Value ?? throw new LockNotOwnedException($"RLock '{Name}' is not held by this flow.");
+        await hold.ResumeAsync(Context.Locks, Name, levels, cancellationToken).ConfigureAwait(false);
+    }
+
     internal static RLock Attach(BrokerContext broker, HandleDescriptor descriptor) => new(descriptor.Name, broker);
 
     private sealed class Hold(LockOwner owner)
@@ -149,6 +198,18 @@ public sealed class RLock : LockHandle
         public LockOwner Owner { get; } = owner;
 
         public LockLease? Lease { get; private set; }
+
+        public bool Held => Volatile.Read(ref _count) > 0;
+
+        /// <summary>Stops holding, all levels at once; returns how many there were.</summary>
+        public int Suspend() => Interlocked.Exchange(ref _count, 0);
+
+        /// <summary>Holds again with <paramref name="levels"/>, as the same owner.</summary>
+        public async ValueTask ResumeAsync(ILockBackend locks, string name, int levels, CancellationToken cancellationToken)
+        {
+            Lease = await locks.AcquireAsync(name, Owner, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _count, levels);
+        }
 
         public async ValueTask<LockLease?> AcquireAsync(ILockBackend locks, string name, TimeSpan timeout, CancellationToken cancellationToken)
         {

@@ -227,6 +227,16 @@ public static class Targets
         set.Set();
     }
 
+    /// <summary>CPython's _test_notify: changes the state the condition guards and notifies, holding its lock.</summary>
+    public static void SetAndNotify(Condition condition, Value<int> state)
+    {
+        using (condition.EnterScope())
+        {
+            state.Set(1);
+            condition.NotifyAll();
+        }
+    }
+
     public static void AcquireAndHang(Semaphore semaphore, Value<int> held)
     {
         semaphore.Acquire();

@@ -131,6 +131,22 @@ public abstract partial class TransportProcessTests : TransportTests
         Assert.Equal(0, child.ExitCode);
     }
 
+    /// <summary>CPython's test_notify, across processes: a child's notify ends the parent's wait_for.</summary>
+    [Fact]
+    public async Task A_condition_a_child_notifies_ends_its_parents_WaitFor()
+    {
+        var condition = new Condition(broker: Broker);
+        var state = new Value<int>(0, broker: Broker);
+        await using var child = new Process(Targets.SetAndNotify, condition, state) { Daemon = true, Context = Broker };
+        await using (await condition.EnterScopeAsync())
+        {
+            await child.StartAsync();
+            Assert.True(await condition.WaitForAsync(async () => await state.GetAsync() == 1, Patience));
+        }
+        Assert.True(await child.JoinAsync(Patience));
+        Assert.Equal(0, child.ExitCode);
+    }
+
     /// <summary>Better than Python, whose semaphore keeps the count a dead process took: the permits a killed child
     /// held come back, and a bounded semaphore passed as a plain one stays bounded.</summary>
     [Fact]

@@ -70,13 +70,14 @@ public abstract class BrokerHandle
     }
 }
 
-/// <summary>What crosses a process boundary for a handle: its kind, name and size, and the lock a value or array
-/// hands out when it is not its own (see HandleLock).</summary>
+/// <summary>What crosses a process boundary for a handle: its kind, name and size, the lock a value or array
+/// hands out when it is not its own (see HandleLock), and a barrier's default timeout.</summary>
 internal sealed record HandleDescriptor(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("size")] int Size = 0,
-    [property: JsonPropertyName("lock"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Lock = null);
+    [property: JsonPropertyName("lock"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Lock = null,
+    [property: JsonPropertyName("timeout"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TimeSpan? Timeout = null);
 
 /// <summary>The names every transport accepts, checked once here so that a program that runs on one broker runs on all.</summary>
 internal static class BrokerNames

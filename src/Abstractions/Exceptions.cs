@@ -79,6 +79,10 @@ public sealed class BrokerSerializationException(string message, Exception? inne
 /// <summary>A lock released by a caller that does not hold it (Python's <c>RuntimeError: release unlocked lock</c>).</summary>
 public sealed class LockNotOwnedException(string message) : BrokerException(message);
 
+/// <summary>A <see cref="Barrier"/> that is broken, or broke while the caller waited (Python's
+/// <c>threading.BrokenBarrierError</c>): aborted, reset, timed out, its action failed, or a party died waiting.</summary>
+public sealed class BrokenBarrierException(string message) : BrokerException(message);
+
 /// <summary>A process that cannot be started: its target cannot run in a child, or no launcher is installed.</summary>
 public sealed class ProcessStartException(string message, Exception? innerException = null)
     : BrokerException(message, innerException);

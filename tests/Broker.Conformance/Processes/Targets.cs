@@ -237,6 +237,8 @@ public static class Targets
         }
     }
 
+    public static void WaitAtBarrier(Barrier barrier) => barrier.Wait();
+
     public static void AcquireAndHang(Semaphore semaphore, Value<int> held)
     {
         semaphore.Acquire();

@@ -147,6 +147,27 @@ public abstract partial class TransportProcessTests : TransportTests
         Assert.Equal(0, child.ExitCode);
     }
 
+    /// <summary>Better than Python, whose barrier waits for ever for a party that died: a party killed while others
+    /// wait breaks the barrier for them, and after a reset a new round passes.</summary>
+    [Fact]
+    public async Task A_party_killed_while_others_wait_breaks_the_barrier_for_them()
+    {
+        var barrier = new Barrier(3, broker: Broker);
+        await using var party = new Process(Targets.WaitAtBarrier, barrier) { Context = Broker };
+        await party.StartAsync();
+        await Eventually.TrueAsync(async () => await barrier.NWaitingAsync() == 1, "the child to wait", Patience);
+        var waiting = barrier.WaitAsync(Patience).AsTask();
+        await Eventually.TrueAsync(async () => await barrier.NWaitingAsync() == 2, "the parent to wait");
+
+        party.Kill();
+
+        var error = await Assert.ThrowsAsync<BrokenBarrierException>(() => waiting);
+        Assert.Contains(barrier.Name, error.Message);
+        await barrier.ResetAsync();
+        var round = Enumerable.Range(0, 3).Select(_ => barrier.WaitAsync(Patience).AsTask()).ToList();
+        Assert.Equal([0, 1, 2], (await Task.WhenAll(round)).Order());
+    }
+
     /// <summary>Better than Python, whose semaphore keeps the count a dead process took: the permits a killed child
     /// held come back, and a bounded semaphore passed as a plain one stays bounded.</summary>
     [Fact]

@@ -55,6 +55,10 @@ internal static class ChildRuntime
             for (var i = 0; i < parameters.Length; i++)
             {
                 args[i] = serializer.FromElement(spec.Args![i], parameters[i].ParameterType, $"argument {i} ('{parameters[i].Name}')");
+                if (args[i] is Connection connection)
+                {
+                    Sync.Run(new ValueTask(connection.ClaimOnceAsync()));
+                }
             }
             return new Process(method, instance, args, spec.Name, spec.Daemon);
         }

@@ -165,6 +165,12 @@ public static class Targets
 
     public static void TakesAnything(object anything) => GC.KeepAlive(anything);
 
+    public static void HoldEndAndHang(Connection connection)
+    {
+        GC.KeepAlive(connection);
+        WaitToBeKilled();
+    }
+
     public static void Fail(string message) => throw new InvalidOperationException(message);
 
     public static async Task<int> ExitAsync(int code)
@@ -234,6 +240,21 @@ public static class Targets
         {
             state.Set(1);
             condition.NotifyAll();
+        }
+    }
+
+    /// <summary>CPython's _echo: sends back what it receives until the pipe ends.</summary>
+    public static void EchoUntilEnd(Connection connection)
+    {
+        try
+        {
+            while (true)
+            {
+                connection.SendBytes(connection.RecvBytes());
+            }
+        }
+        catch (EndOfStreamException)
+        {
         }
     }
 

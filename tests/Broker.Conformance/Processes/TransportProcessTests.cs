@@ -147,6 +147,40 @@ public abstract partial class TransportProcessTests : TransportTests
         Assert.Equal(0, child.ExitCode);
     }
 
+    /// <summary>CPython's test_connection with a process: a child echoes on its end until the parent closes its own.</summary>
+    [Fact]
+    public async Task A_child_echoes_on_its_end_of_a_pipe_until_the_parent_closes_its_own()
+    {
+        var (mine, theirs) = Pipe.Create(broker: Broker);
+        await using var child = new Process(Targets.EchoUntilEnd, theirs) { Daemon = true, Context = Broker };
+        await child.StartAsync();
+        await mine.SendBytesAsync("ping"u8.ToArray());
+        Assert.Equal("ping"u8.ToArray(), await mine.RecvBytesAsync());
+        await mine.SendAsync(new[] { 1, 2 });
+        Assert.Equal(new[] { 1, 2 }, await mine.RecvAsync<int[]>());
+        await mine.CloseAsync();
+        Assert.True(await child.JoinAsync(Patience));
+        Assert.Equal(0, child.ExitCode);
+    }
+
+    /// <summary>Better than Python, whose recv waits for ever when the process at the other end dies while the
+    /// parent keeps that end too: a receive reports the end of the pipe, even if the child never used its end.</summary>
+    [Fact]
+    public async Task A_receive_reports_the_end_of_the_pipe_when_the_process_at_the_other_end_is_killed()
+    {
+        var (mine, theirs) = Pipe.Create(broker: Broker);
+        await using var holder = new Process(Targets.HoldEndAndHang, theirs) { Context = Broker };
+        await holder.StartAsync();
+        var receiving = mine.RecvAsync<string>().AsTask();
+        await Task.Delay(500);
+        Assert.False(receiving.IsCompleted, "a live holder keeps the pipe open");
+
+        holder.Kill();
+
+        var error = await Assert.ThrowsAsync<EndOfStreamException>(() => receiving.WaitAsync(Patience));
+        Assert.Contains(mine.Name, error.Message);
+    }
+
     /// <summary>Better than Python, whose barrier waits for ever for a party that died: a party killed while others
     /// wait breaks the barrier for them, and after a reset a new round passes.</summary>
     [Fact]

@@ -12,6 +12,8 @@ public static class Program
         ["tickets"] = Tickets.Run,
         ["counter"] = Counter.Run,
         ["lifecycle"] = Lifecycle.Run,
+        ["pipe"] = Pipes.Run,
+        ["barrier"] = Barriers.Run,
         ["pool-map"] = Pools.Map,
         ["pool-apply"] = Pools.Apply,
         ["worker"] = Pools.Serve,

@@ -12,6 +12,8 @@ public sealed class DemoTests
         { "sold 2 of 2, remaining 0", ["tickets", "--buyers", "4", "--tickets", "2"] },
         { "final value 100 expected 100", ["counter", "--processes", "4", "--increments", "25"] },
         { "lifecycle ok", ["lifecycle"] },
+        { "pipe ok", ["pipe"] },
+        { "barrier ok: 3 parties met 2 times", ["barrier", "--parties", "3", "--rounds", "2"] },
         { "[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", ["pool-map"] },
         { "pool-apply ok", ["pool-apply"] },
     };
@@ -27,6 +29,23 @@ public sealed class DemoTests
         Assert.Equal(16, produced.Count);
         Assert.Equal(produced, consumed);
         Assert.Contains("producer2-8", produced);
+    }
+
+    [Fact]
+    public async Task Pipe_receives_the_childs_message_then_the_end_of_the_pipe()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pipe");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal(["[42,null,\"hello\"]", "pipe ok"], lines);
+    }
+
+    [Fact]
+    public async Task Barrier_lets_each_round_pass_once_every_party_arrived()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("barrier", "--parties", "4", "--rounds", "3");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal(["round 1", "round 2", "round 3"], lines.SkipLast(1).Select(l => l.Split(':')[0]).Order());
+        Assert.Equal("barrier ok: 4 parties met 3 times", lines[^1]);
     }
 
     [Fact]

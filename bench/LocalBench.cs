@@ -15,7 +15,7 @@ public static class LocalBench
 {
     public static async Task RunAsync(Options options)
     {
-        var python = Python.Run("local.py", [options.Repeats, options.Items, options.Cycles, options.Runs]);
+        var python = Python.Run("local.py", [options.Repeats, options.Items, options.Cycles, options.Runs, options.RoundTrips]);
         Console.WriteLine($"local transport vs Python multiprocessing, median of {options.Repeats} runs, {Environment.ProcessorCount} cores");
 
         var queue = await MedianAsync(options.Repeats, () => QueueRateAsync(options.Items));
@@ -26,6 +26,16 @@ public static class LocalBench
 
         var locked = await MedianAsync(options.Repeats, () => LockRateAsync(4, options.Cycles));
         Report.Rate("Lock + Value increment, 4 processes", "cycles/s", locked, python["lock"], "python");
+
+        var (pipeP50, pipeP99) = await RoundTripsAsync(options.RoundTrips, PipeRoundTrips);
+        Report.Latency("Pipe send/recv round trip, p50", pipeP50, python["pipe_p50"], "python");
+        Report.Latency("Pipe send/recv round trip, p99", pipeP99, python["pipe_p99"], "python");
+        var (bytesP50, bytesP99) = await RoundTripsAsync(options.RoundTrips, BytesRoundTrips);
+        Report.Latency("Pipe send_bytes/recv_bytes round trip, p50", bytesP50, python["bytes_p50"], "python");
+        Report.Latency("Pipe send_bytes/recv_bytes round trip, p99", bytesP99, python["bytes_p99"], "python");
+        var (eventP50, eventP99) = await RoundTripsAsync(options.RoundTrips, EventRoundTrips);
+        Report.Latency("Event set -> wake in another process, p50", eventP50, python["event_p50"], "python");
+        Report.Latency("Event set -> wake in another process, p99", eventP99, python["event_p99"], "python");
 
         var start = await StartJoinMsAsync(options.Runs);
         Report.Time("Process start + join (vs fork)", start, python["start_fork"], "python");
@@ -110,6 +120,100 @@ public static class LocalBench
         var rate = processes * cycles / clock.Elapsed.TotalSeconds;
         var final = await value.GetAsync();
         return final == processes * cycles ? rate : throw new InvalidOperationException($"Lost updates: {final} of {processes * cycles}.");
+    }
+
+    /// <summary>The p50 and p99, in milliseconds, of the second of two passes of <paramref name="rounds"/> round
+    /// trips with a child process, each made by <paramref name="measure"/>.</summary>
+    private static async Task<(double P50, double P99)> RoundTripsAsync(int rounds, Func<int, Task<List<double>>> measure)
+    {
+        var times = (await measure(rounds)).Order().ToList();
+        return (times[times.Count / 2], times[(int)(times.Count * 0.99)]);
+    }
+
+    private static Task<List<double>> PipeRoundTrips(int rounds) => PipeRoundTripsAsync(rounds, end =>
+    {
+        end.Send("ping");
+        end.Recv<string>();
+    });
+
+    private static Task<List<double>> BytesRoundTrips(int rounds)
+    {
+        var message = "ping"u8.ToArray();
+        return PipeRoundTripsAsync(rounds, end =>
+        {
+            end.SendBytes(message);
+            end.RecvBytes();
+        });
+    }
+
+    private static async Task<List<double>> PipeRoundTripsAsync(int rounds, Action<Connection> roundTrip)
+    {
+        var (mine, theirs) = Pipe.Create();
+        await using var echo = new Process(Echo, theirs) { Daemon = true };
+        await echo.StartAsync();
+        var times = Time(rounds, () => roundTrip(mine));
+        mine.Close();
+        await echo.JoinAsync();
+        return times;
+    }
+
+    /// <summary>A round trip is two set-to-wake latencies: the parent sets <c>ping</c>, the child wakes, clears it
+    /// and sets <c>pong</c>, the parent wakes and clears that; half of it is reported.</summary>
+    private static async Task<List<double>> EventRoundTrips(int rounds)
+    {
+        var ping = new Event();
+        var pong = new Event();
+        await using var child = new Process(Pong, ping, pong, 2 * rounds) { Daemon = true };
+        await child.StartAsync();
+        var times = Time(rounds, () =>
+        {
+            ping.Set();
+            pong.Wait();
+            pong.Clear();
+        }).Select(t => t / 2).ToList();
+        await child.JoinAsync();
+        return times;
+    }
+
+    /// <summary>The times of the second of two passes of <paramref name="rounds"/> calls, in milliseconds.</summary>
+    private static List<double> Time(int rounds, Action roundTrip)
+    {
+        var times = new List<double>(rounds);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            times.Clear();
+            for (var i = 0; i < rounds; i++)
+            {
+                var began = Stopwatch.GetTimestamp();
+                roundTrip();
+                times.Add(Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+            }
+        }
+        return times;
+    }
+
+    public static void Echo(Connection end)
+    {
+        try
+        {
+            while (true)
+            {
+                end.SendBytes(end.RecvBytes());
+            }
+        }
+        catch (EndOfStreamException)
+        {
+        }
+    }
+
+    public static void Pong(Event ping, Event pong, int rounds)
+    {
+        for (var i = 0; i < rounds; i++)
+        {
+            ping.Wait();
+            ping.Clear();
+            pong.Set();
+        }
     }
 
     private static async Task<double> StartJoinMsAsync(int runs)

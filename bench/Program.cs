@@ -24,7 +24,7 @@ public static class Program
                     Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379", Options.Text(rest, "amqp"));
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 20000] [--runs 20]");
+                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 20000] [--runs 20] [--round-trips 2000]");
                 Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
                 Console.Error.WriteLine("       Broker.Bench rabbitmq [--url amqp://127.0.0.1:5672/] [--repeats 5] [--items 10000]");
                 Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--amqp amqp://127.0.0.1:5672/] [--repeats 5] [--items 4000]");
@@ -33,12 +33,12 @@ public static class Program
     }
 }
 
-public sealed record Options(int Repeats, int Items, int Cycles, int Runs)
+public sealed record Options(int Repeats, int Items, int Cycles, int Runs, int RoundTrips)
 {
     public static Options Parse(string[] args, int items = 20_000)
     {
         int Get(string name, int fallback) => Text(args, name) is { } text ? int.Parse(text) : fallback;
-        return new Options(Get("repeats", 5), Get("items", items), Get("cycles", 20_000), Get("runs", 20));
+        return new Options(Get("repeats", 5), Get("items", items), Get("cycles", 20_000), Get("runs", 20), Get("round-trips", 2_000));
     }
 
     public static string? Text(string[] args, string name) =>
@@ -68,6 +68,9 @@ internal static class Report
 
     public static void Time(string name, double brokerMs, double referenceMs, string referenceName) =>
         Console.WriteLine($"{name,-44} broker={brokerMs,8:F1} ms  {referenceName}={referenceMs,8:F1} ms  ratio={referenceMs / brokerMs:F2}");
+
+    public static void Latency(string name, double brokerMs, double referenceMs, string referenceName) =>
+        Console.WriteLine($"{name,-44} broker={brokerMs * 1000,8:F0} µs  {referenceName}={referenceMs * 1000,8:F0} µs  ratio={referenceMs / brokerMs:F2}");
 
     public static double Median(IEnumerable<double> values)
     {

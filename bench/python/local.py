@@ -83,6 +83,64 @@ def lock_rate(processes, cycles):
     return processes * cycles / elapsed
 
 
+def echo(conn):
+    try:
+        while True:
+            conn.send_bytes(conn.recv_bytes())
+    except EOFError:
+        pass
+
+
+def pong(ping, pong_, rounds):
+    for _ in range(rounds):
+        ping.wait()
+        ping.clear()
+        pong_.set()
+
+
+def timed(rounds, round_trip):
+    """Milliseconds of each call of the second of two passes, sorted."""
+    for _ in range(2):
+        times = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            round_trip()
+            times.append((time.perf_counter() - began) * 1000)
+    return sorted(times)
+
+
+def pipe_round_trips(rounds, round_trip):
+    mine, theirs = mp.Pipe()
+    child = mp.Process(target=echo, args=(theirs,), daemon=True)
+    child.start()
+    theirs.close()
+    times = timed(rounds, lambda: round_trip(mine))
+    # A forked child holds a copy of this end too, so closing it here ends nothing there.
+    child.terminate()
+    child.join()
+    return times
+
+
+def event_round_trips(rounds):
+    ping, pong_ = mp.Event(), mp.Event()
+    child = mp.Process(target=pong, args=(ping, pong_, 2 * rounds), daemon=True)
+    child.start()
+
+    def round_trip():
+        ping.set()
+        pong_.wait()
+        pong_.clear()
+
+    times = [t / 2 for t in timed(rounds, round_trip)]
+    child.join()
+    return times
+
+
+def percentiles(name, times):
+    print(f"{name}_p50", times[len(times) // 2])
+    print(f"{name}_p99", times[int(len(times) * 0.99)])
+
+
 def start_join_ms(method, runs):
     context = mp.get_context(method)
     times = []
@@ -96,10 +154,13 @@ def start_join_ms(method, runs):
 
 
 if __name__ == "__main__":
-    repeats, items, cycles, runs = (int(a) for a in sys.argv[1:5])
+    repeats, items, cycles, runs, round_trips = (int(a) for a in sys.argv[1:6])
     median = lambda f: statistics.median(f() for _ in range(repeats))
     print("queue", median(lambda: queue_rate(items)))
     print("joinable", median(lambda: joinable_rate(items)))
     print("lock", median(lambda: lock_rate(4, cycles)))
+    percentiles("pipe", pipe_round_trips(round_trips, lambda c: (c.send("ping"), c.recv())))
+    percentiles("bytes", pipe_round_trips(round_trips, lambda c: (c.send_bytes(b"ping"), c.recv_bytes())))
+    percentiles("event", event_round_trips(round_trips))
     print("start_fork", start_join_ms("fork", runs))
     print("start_spawn", start_join_ms("spawn", runs))

@@ -276,7 +276,8 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
                 return [EndFrame];
             }
             var deadline = new Deadline(timeout, Context.Options.TimeProvider);
-            var wait = TimeSpan.Zero;
+            // The other end is looked at only when a wait comes back empty: a receive costs one trip to the broker.
+            var wait = deadline.Pause(DeadEndLook);
             while (true)
             {
                 if (await Context.Queues.GetAsync(Incoming, wait, cancellationToken).ConfigureAwait(false) is { } delivery)
@@ -336,6 +337,7 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
 
     internal override HandleDescriptor Describe() => new(Duplex ? DuplexKind : SimplexKind, Name, End);
 
+    // Declared again where it arrives: a client that declared a queue unbounded sends to it without waiting for an answer.
     internal static Connection Attach(BrokerContext broker, HandleDescriptor descriptor) =>
-        new(broker, descriptor.Name, descriptor.Size, descriptor.Kind == DuplexKind, create: false);
+        new(broker, descriptor.Name, descriptor.Size, descriptor.Kind == DuplexKind, create: true);
 }

@@ -93,6 +93,20 @@ public abstract partial class ConformanceTests
         Assert.Contains(mine.Name, error.Message);
     }
 
+    /// <summary>An object that cannot be serialized fails in the sender, naming its type and the pipe, and nothing
+    /// reaches the other end.</summary>
+    [Fact]
+    public async Task An_object_that_cannot_be_serialized_fails_at_Send_naming_its_type()
+    {
+        var (mine, sent) = Pipe.Create(broker: Broker);
+        var theirs = await ViaPeerAsync(sent);
+        Action unserializable = () => { };
+        var error = await Assert.ThrowsAsync<BrokerSerializationException>(() => mine.SendAsync(unserializable).AsTask());
+        Assert.Contains("Action", error.Message);
+        Assert.Contains(mine.Name, error.Message);
+        Assert.False(await theirs.PollAsync(Short));
+    }
+
     /// <summary>Better than Python, whose connection is unusable after a message that does not fit: it stays next.</summary>
     [Fact]
     public async Task A_message_that_does_not_fit_stays_next()

@@ -188,17 +188,9 @@ public sealed class Condition : BrokerHandle
         {
             return false;
         }
-        var taken = await Values.GetAsync(Taken, ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
-        while (taken.Integer < (await Values.GetAsync(Handed, ScalarKind.Integer, cancellationToken).ConfigureAwait(false)).Integer)
-        {
-            var found = await Values.CompareExchangeAsync(Taken, Scalar.FromInteger(taken.Integer + 1), taken, cancellationToken).ConfigureAwait(false);
-            if (found.Integer == taken.Integer)
-            {
-                return true;
-            }
-            taken = found;
-        }
-        return false;
+        // Handed out only grows: one handed out after this look changes what the waiter waits on, and it looks again.
+        var handed = (await Values.GetAsync(Handed, ScalarKind.Integer, cancellationToken).ConfigureAwait(false)).Integer;
+        return await Values.TryStepAsync(Taken, 1, taken => taken < handed, cancellationToken).ConfigureAwait(false);
     }
 
     internal override HandleDescriptor Describe() => new(Kind, Name, Lock: _lock.Descriptor);

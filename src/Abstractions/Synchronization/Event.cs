@@ -67,22 +67,12 @@ public sealed class Event : BrokerHandle
     public bool Wait(TimeSpan? timeout = null) => Sync.Run(WaitAsync(timeout));
 
     /// <summary>Moves the number to the next odd (set) or even (clear) one; false if it was that already.</summary>
-    private async ValueTask<bool> FlipAsync(bool toSet, CancellationToken cancellationToken)
-    {
-        var current = await Values.GetAsync(State, ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
-        while (IsOdd(current) != toSet)
-        {
-            var found = await Values.CompareExchangeAsync(State, Scalar.FromInteger(current.Integer + 1), current, cancellationToken).ConfigureAwait(false);
-            if (found.Integer == current.Integer)
-            {
-                return true;
-            }
-            current = found;
-        }
-        return false;
-    }
+    private ValueTask<bool> FlipAsync(bool toSet, CancellationToken cancellationToken) =>
+        Values.TryStepAsync(State, 1, state => IsOdd(state) != toSet, cancellationToken);
 
-    private static bool IsOdd(Scalar state) => (state.Integer & 1) == 1;
+    private static bool IsOdd(Scalar state) => IsOdd(state.Integer);
+
+    private static bool IsOdd(long state) => (state & 1) == 1;
 
     internal override HandleDescriptor Describe() => new(Kind, Name);
 

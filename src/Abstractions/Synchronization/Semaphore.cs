@@ -147,15 +147,9 @@ public class Semaphore : BrokerHandle
     /// <summary>A permit nobody owns first, then the owned ones, starting at a random one so that waiters spread out.</summary>
     private async ValueTask<bool> TryTakeAsync(CancellationToken cancellationToken)
     {
-        var unowned = await Context.Values.GetAsync(Unowned, ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
-        while (unowned.Integer > 0)
+        if (await Context.Values.TryStepAsync(Unowned, -1, static unowned => unowned > 0, cancellationToken).ConfigureAwait(false))
         {
-            var found = await Context.Values.CompareExchangeAsync(Unowned, Scalar.FromInteger(unowned.Integer - 1), unowned, cancellationToken).ConfigureAwait(false);
-            if (found.Integer == unowned.Integer)
-            {
-                return true;
-            }
-            unowned = found;
+            return true;
         }
         var start = InitialValue > 1 ? Random.Shared.Next(InitialValue) : 0;
         for (var i = 0; i < InitialValue; i++)

@@ -226,10 +226,10 @@ public static class Targets
         WaitToBeKilled();
     }
 
-    /// <summary>CPython's _test_event: sets the event after a pause.</summary>
-    public static void SetLater(Event set)
+    /// <summary>CPython's _test_event, which sets the event after a pause: here, once its parent waits.</summary>
+    public static void SetWhenTold(Event set, Queue<int> go)
     {
-        Thread.Sleep(200);
+        go.Get();
         set.Set();
     }
 

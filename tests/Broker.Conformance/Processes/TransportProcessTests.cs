@@ -124,9 +124,12 @@ public abstract partial class TransportProcessTests : TransportTests
     public async Task An_event_a_child_sets_ends_its_parents_wait()
     {
         var set = new Event(broker: Broker);
-        await using var child = new Process(Targets.SetLater, set) { Daemon = true, Context = Broker };
+        var go = new Queue<int>(broker: Broker);
+        await using var child = new Process(Targets.SetWhenTold, set, go) { Daemon = true, Context = Broker };
         await child.StartAsync();
-        Assert.True(await set.WaitAsync(Patience));
+        var waiting = set.WaitAsync(Patience).AsTask();
+        await go.PutAsync(1);
+        Assert.True(await waiting);
         Assert.True(await child.JoinAsync(Patience));
         Assert.Equal(0, child.ExitCode);
     }

@@ -172,15 +172,8 @@ public sealed class Barrier : BrokerHandle
     /// <summary>Python's <c>broken</c>.</summary>
     public bool Broken() => Sync.Run(BrokenAsync());
 
-    private protected override async Task CreateAsync(CancellationToken cancellationToken)
-    {
-        await Values.InitializeAsync(Made, Scalar.FromInteger(Parties), cancellationToken).ConfigureAwait(false);
-        var made = (await Values.GetAsync(Made, ScalarKind.Integer, cancellationToken).ConfigureAwait(false)).Integer;
-        if (made != Parties)
-        {
-            throw new ArgumentException($"Barrier '{Name}' exists with {made} parties, not {Parties}.", "parties");
-        }
-    }
+    private protected override async Task CreateAsync(CancellationToken cancellationToken) =>
+        await Values.EnsureMadeWithAsync(Made, Parties, $"Barrier '{Name}' exists with {{0}} parties, not {{1}}.", "parties", cancellationToken).ConfigureAwait(false);
 
     /// <summary>The last party's part, Python's <c>_release</c>: the action, then the round is released.</summary>
     private async ValueTask ReleaseRoundAsync()

@@ -164,23 +164,8 @@ public sealed class Condition : BrokerHandle
     }
 
     /// <summary>Waits for a wake-up meant for <paramref name="ticket"/> or an older one, and takes it.</summary>
-    private async ValueTask<bool> TakeWakeupAsync(long ticket, Deadline deadline, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var seen = await Values.GetAsync(Handed, ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
-            if (await TryTakeWakeupAsync(ticket, cancellationToken).ConfigureAwait(false))
-            {
-                return true;
-            }
-            var remaining = deadline.Remaining;
-            if (remaining == TimeSpan.Zero)
-            {
-                return false;
-            }
-            await Values.WaitAsync(Handed, seen, remaining, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    private ValueTask<bool> TakeWakeupAsync(long ticket, Deadline deadline, CancellationToken cancellationToken) =>
+        Values.TryUntilAsync(Handed, deadline, look: null, ct => TryTakeWakeupAsync(ticket, ct), cancellationToken);
 
     private async ValueTask<bool> TryTakeWakeupAsync(long ticket, CancellationToken cancellationToken)
     {

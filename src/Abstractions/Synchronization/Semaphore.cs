@@ -60,21 +60,7 @@ public class Semaphore : BrokerHandle
     {
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var deadline = new Deadline(Timeouts.From(timeout), Context.Options.TimeProvider);
-        while (true)
-        {
-            // Read before trying, so that a release between the try and the wait ends the wait at once.
-            var seen = await Context.Values.GetAsync(Released, ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
-            if (await TryTakeAsync(cancellationToken).ConfigureAwait(false))
-            {
-                return true;
-            }
-            var pause = deadline.Pause(FreedPermitLook);
-            if (pause == TimeSpan.Zero)
-            {
-                return false;
-            }
-            await Context.Values.WaitAsync(Released, seen, pause, cancellationToken).ConfigureAwait(false);
-        }
+        return await Context.Values.TryUntilAsync(Released, deadline, FreedPermitLook, TryTakeAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Gives back a permit this process holds, or, if it holds none, adds one nobody owns.</summary>
@@ -134,15 +120,8 @@ public class Semaphore : BrokerHandle
     /// <inheritdoc cref="EnterScopeAsync"/>
     public SemaphoreScope EnterScope(TimeSpan? timeout = null) => Sync.Run(EnterScopeAsync(timeout));
 
-    private protected override async Task CreateAsync(CancellationToken cancellationToken)
-    {
-        await Context.Values.InitializeAsync(Made, Scalar.FromInteger(InitialValue), cancellationToken).ConfigureAwait(false);
-        var made = (await Context.Values.GetAsync(Made, ScalarKind.Integer, cancellationToken).ConfigureAwait(false)).Integer;
-        if (made != InitialValue)
-        {
-            throw new ArgumentException($"{GetType().Name} '{Name}' exists with {made} permits, not {InitialValue}.", "value");
-        }
-    }
+    private protected override async Task CreateAsync(CancellationToken cancellationToken) =>
+        await Context.Values.EnsureMadeWithAsync(Made, InitialValue, $"{GetType().Name} '{Name}' exists with {{0}} permits, not {{1}}.", "value", cancellationToken).ConfigureAwait(false);
 
     /// <summary>A permit nobody owns first, then the owned ones, starting at a random one so that waiters spread out.</summary>
     private async ValueTask<bool> TryTakeAsync(CancellationToken cancellationToken)

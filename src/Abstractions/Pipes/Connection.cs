@@ -39,8 +39,10 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     private int _closed;
     private long _otherSeenAt;
 
-    internal Connection(BrokerContext context, string pipe, int end, bool duplex, bool create)
-        : base(context, pipe, duplex ? DuplexKind : SimplexKind, create)
+    // Every handle declares the pipe's queues, where it arrives too: a client that declared a queue unbounded sends
+    // to it without waiting for an answer.
+    internal Connection(BrokerContext context, string pipe, int end, bool duplex)
+        : base(context, pipe, duplex ? DuplexKind : SimplexKind, create: true)
     {
         End = end;
         Duplex = duplex;
@@ -337,7 +339,6 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
 
     internal override HandleDescriptor Describe() => new(Duplex ? DuplexKind : SimplexKind, Name, End);
 
-    // Declared again where it arrives: a client that declared a queue unbounded sends to it without waiting for an answer.
     internal static Connection Attach(BrokerContext broker, HandleDescriptor descriptor) =>
-        new(broker, descriptor.Name, descriptor.Size, descriptor.Kind == DuplexKind, create: true);
+        new(broker, descriptor.Name, descriptor.Size, descriptor.Kind == DuplexKind);
 }

@@ -13,6 +13,6 @@ public static class Pipe
     {
         var context = broker ?? BrokerContext.Default;
         var pipe = name is null ? $"pipe-{Guid.NewGuid():N}" : BrokerNames.Validate(name, "pipe");
-        return (new Connection(context, pipe, 0, duplex, create: true), new Connection(context, pipe, 1, duplex, create: true));
+        return (new Connection(context, pipe, 0, duplex), new Connection(context, pipe, 1, duplex));
     }
 }

@@ -162,7 +162,7 @@ internal ref struct FrameReader(ReadOnlySpan<byte> payload)
 
     public long[] Int64s()
     {
-        var values = new long[Int32()];
+        var values = new long[Count(sizeof(long))];
         for (var i = 0; i < values.Length; i++)
         {
             values[i] = Int64();
@@ -182,9 +182,19 @@ internal ref struct FrameReader(ReadOnlySpan<byte> payload)
 
     public ReadOnlySpan<byte> Bytes()
     {
-        var count = Int32();
+        var count = Count(1);
         var value = _rest[..count];
         _rest = _rest[count..];
         return value;
+    }
+
+    /// <summary>Reads the count of a list, checked against the bytes left: a frame that announces more elements than
+    /// it holds is malformed, and its count allocates nothing.</summary>
+    private int Count(int elementSize)
+    {
+        var count = Int32();
+        return count >= 0 && count <= _rest.Length / elementSize
+            ? count
+            : throw new InvalidDataException($"A frame announces {count} elements of {elementSize} bytes but holds {_rest.Length} bytes.");
     }
 }

@@ -241,7 +241,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         for (var first = 0; first < messages; first++)
         {
             // Dealt round: a worker runs chunks 1, 3, 5... while the other runs 2, 4, 6..., in Python's order.
-            Submit(method, [.. tasks.Where((_, i) => i % messages == first)]);
+            Submit(method, [.. tasks.Where((_, i) => i % messages == first)], alone: messages > 1);
         }
         return result;
     }
@@ -543,8 +543,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         Submit(method, [(calls, onResult)], acceptedEarlier);
 
     /// <summary>Sends tasks in one message, each answered to its own callback. Tasks of a call the pool
-    /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>.</summary>
-    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks, bool acceptedEarlier = false)
+    /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>. A message that must go
+    /// <paramref name="alone"/> (a map's share for one worker) is never joined with others that wait to be sent: joined,
+    /// the shares dealt to two workers would reach one, and a worker gives back what it cannot start behind the rest.</summary>
+    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks, bool acceptedEarlier = false, bool alone = false)
     {
         lock (_gate)
         {
@@ -560,9 +562,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
         IReadOnlyList<BrokerHandle> uncreated = tasks.Any(task => task.Calls.Uncreated.Count > 0) ? [.. tasks.SelectMany(task => task.Calls.Uncreated)] : [];
-        _ = SubmitAsync(message, tasks.Sum(task => task.Calls.Count), uncreated);
+        _ = SubmitAsync(message, alone ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated);
     }
 
+    /// <summary>Sends <paramref name="tasks"/>, with those waiting to go, once the handles they carry exist, and fails
+    /// them if they cannot go; <paramref name="calls"/> is how many of a message's <see cref="MostCallsPerMessage"/>
+    /// calls they fill.</summary>
     private async Task SubmitAsync(PoolTask[] tasks, int calls, IReadOnlyList<BrokerHandle> uncreated)
     {
         try

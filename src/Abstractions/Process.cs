@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Broker.Processes;
 using Broker.Serialization;
+using Microsoft.Extensions.Logging;
 
 namespace Broker;
 
@@ -149,6 +150,24 @@ public class Process : IAsyncDisposable, IDisposable
         ThrowIfStarted("Start");
         _child = launcher.Start(new ChildStart(Name, Daemon, Context.Options.ForChild(url), spec));
         s_children.TryAdd(this, 0);
+        foreach (var connection in _args.OfType<Connection>())
+        {
+            _ = AbandonWhenEndedAsync(_child, connection);
+        }
+    }
+
+    /// <summary>A pipe's end this child was given and never took (it died as it started) is gone once the child is.</summary>
+    private static async Task AbandonWhenEndedAsync(IChildProcess child, Connection connection)
+    {
+        await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await connection.AbandonIfUnclaimedAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BrokerException or ObjectDisposedException)
+        {
+            connection.Context.Logger.LogDebug("Could not mark end {End} of pipe {Pipe} abandoned by its ended child: {Reason}", connection.End, connection.Name, e.Message);
+        }
     }
 
     /// <summary>Python's <c>start()</c>.</summary>

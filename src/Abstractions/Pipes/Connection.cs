@@ -26,10 +26,12 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     private const byte DataFrame = 0;
     private const byte EndFrame = 1;
 
-    // What an end's state holds: not yet used, held by a process, closed.
+    // What an end's state holds: not yet used, held by a process, closed, or given to a child that ended before it
+    // took the end.
     private const long UnclaimedEnd = 0;
     private const long ClaimedEnd = 1;
     private const long ClosedEnd = 2;
+    private const long AbandonedEnd = 3;
 
     private readonly SemaphoreSlim _receiving = new(1, 1);
     private readonly Lazy<Task> _claim;
@@ -219,6 +221,12 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Called by the parent once a child it gave this end to has ended: an end the child never took (it died
+    /// as it started) is then gone for the other end too, which would otherwise wait for a holder that never comes.</summary>
+    internal async Task AbandonIfUnclaimedAsync() =>
+        await Context.Values.CompareExchangeAsync(State(End), Scalar.FromInteger(AbandonedEnd), Scalar.FromInteger(UnclaimedEnd), CancellationToken.None)
+            .ConfigureAwait(false);
+
     private async Task ClaimAsync()
     {
         await EnsureCreatedAsync(CancellationToken.None).ConfigureAwait(false);
@@ -323,6 +331,7 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
         return state switch
         {
             ClosedEnd => "its other end is closed",
+            AbandonedEnd => "the process its other end was given to ended before it took that end",
             ClaimedEnd when !await Context.Locks.IsHeldAsync(Presence(Other), cancellationToken).ConfigureAwait(false) => "the process at its other end ended",
             _ => null,
         };

@@ -151,6 +151,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <summary>The worker processes this pool starts itself (0 when worker hosts serve it).</summary>
     public int Processes { get; }
 
+    /// <summary>The broker the tasks go through.</summary>
+    internal BrokerContext Context => _broker;
+
     /// <summary>Serves the named pool with <paramref name="processes"/> worker processes of this machine until
     /// <paramref name="cancellationToken"/> fires: what a worker host in a container runs. Workers that end are
     /// replaced, and each replacement is logged with the exit code; the count alive is logged every
@@ -188,11 +191,33 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <summary>Runs <paramref name="func"/> in a worker; Python's <c>apply_async</c>.</summary>
     public AsyncResult<TResult> ApplyAsync<TResult>(Delegate func, object?[] args, Action<TResult>? callback = null, Action<Exception>? errorCallback = null)
     {
-        var result = new AsyncResult<TResult>(callback, errorCallback);
-        var method = func.Method;
-        Submit(method, Arguments(method, [args]), reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0])));
+        var (task, result) = PrepareApply(func, args, callback, errorCallback);
+        Send(task);
         return result;
     }
+
+    /// <summary>Checks and writes a call of <paramref name="func"/> now, to be sent by <see cref="Send"/> now or later:
+    /// a target that is not a pool task or an argument that cannot travel fails here, at the caller.</summary>
+    internal (PreparedTask Task, AsyncResult<TResult> Result) PrepareApply<TResult>(Delegate func, object?[] args,
+        Action<TResult>? callback = null, Action<Exception>? errorCallback = null)
+    {
+        var result = new AsyncResult<TResult>(callback, errorCallback);
+        var method = func.Method;
+        return (new(method, Arguments(method, [args]), reply => Deliver(result, reply, values => (true, Results<TResult>(method, values)[0]))), result);
+    }
+
+    /// <summary>Checks and writes one chunk of a map of <paramref name="method"/> over <paramref name="items"/>, as
+    /// <see cref="PrepareApply"/> does a call.</summary>
+    internal (PreparedTask Task, AsyncResult<List<TResult>> Result) PrepareChunk<TArg, TResult>(MethodInfo method, TArg[] items)
+    {
+        var result = new AsyncResult<List<TResult>>(null, null);
+        return (new(method, Chunk.WriteItems(_broker.Serializer, method, items), reply =>
+            Deliver(result, reply, values => (true, Results<TResult>(method, values).ToList()))), result);
+    }
+
+    /// <summary>Sends a prepared task; a task of a call the pool <paramref name="acceptedEarlier"/> (an Imap's) still
+    /// goes after <see cref="Close"/>.</summary>
+    internal void Send(PreparedTask task, bool acceptedEarlier = false) => Submit(task.Method, task.Calls, task.OnResult, acceptedEarlier);
 
     /// <summary>Runs <paramref name="func"/> in a worker and waits for its result; Python's <c>apply</c>.</summary>
     /// <exception cref="RemoteTaskException">The task raised in its worker.</exception>
@@ -484,14 +509,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 Dispose();
                 return null;
             }
-            var result = new AsyncResult<List<TResult>>(null, null);
+            var (task, result) = _pool.PrepareChunk<TArg, TResult>(_method, _chunks.Current);
             if (whenDone is not null)
             {
                 result.Task.ContinueWith(_ => whenDone(result), TaskScheduler.Default);
             }
-            var (pool, method) = (_pool, _method);
-            pool.Submit(method, Chunk.WriteItems(pool._broker.Serializer, method, _chunks.Current), reply =>
-                Deliver(result, reply, values => (true, pool.Results<TResult>(method, values).ToList())), acceptedEarlier: true);
+            _pool.Send(task, acceptedEarlier: true);
             return result;
         }
 

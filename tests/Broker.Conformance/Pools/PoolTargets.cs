@@ -94,6 +94,16 @@ public static class Tasks
 
     public static int NotMarked(int x) => x;
 
+    /// <summary>Waits (10 s at most) for <paramref name="go"/>, then squares.</summary>
+    [PoolTask]
+    public static int SquareWhenSet(Event go, int x) =>
+        go.Wait(TimeSpan.FromSeconds(10)) ? x * x : throw new TimeoutException($"Task {x} waited 10 s for its event.");
+
+    /// <summary>Waits (10 s at most) for the event named <paramref name="name"/>, and returns its name.</summary>
+    [PoolTask]
+    public static string NameOnceSet(string name) =>
+        new Event(name).Wait(TimeSpan.FromSeconds(10)) ? name : throw new TimeoutException($"Event {name} was not set within 10 s.");
+
     /// <summary>A poison task: it kills whichever worker runs it.</summary>
     [PoolTask]
     public static int KillOwnWorker(int _)

@@ -184,6 +184,19 @@ public abstract partial class TransportProcessTests : TransportTests
         Assert.Contains(mine.Name, error.Message);
     }
 
+    /// <summary>A child killed as it starts, before it could take the end it was given, ends the pipe too.</summary>
+    [Fact]
+    public async Task A_receive_reports_the_end_of_the_pipe_when_the_child_given_the_other_end_dies_before_taking_it()
+    {
+        var (mine, theirs) = Pipe.Create(broker: Broker);
+        await using var holder = new Process(Targets.HoldEndAndHang, theirs) { Context = Broker };
+        await holder.StartAsync();
+        holder.Kill();
+
+        var error = await Assert.ThrowsAsync<EndOfStreamException>(() => mine.RecvAsync<string>().AsTask().WaitAsync(Patience));
+        Assert.Contains(mine.Name, error.Message);
+    }
+
     /// <summary>Better than Python, whose barrier waits for ever for a party that died: a party killed while others
     /// wait breaks the barrier for them, and after a reset a new round passes.</summary>
     [Fact]

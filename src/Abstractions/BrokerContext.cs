@@ -22,6 +22,8 @@ public sealed class BrokerContext : IAsyncDisposable
     private readonly Lazy<IQueueBackend> _queues;
     private readonly Lazy<ILockBackend> _locks;
     private readonly Lazy<IValueBackend> _values;
+    private readonly Lazy<IMapBackend> _maps;
+    private readonly Lazy<IListBackend> _lists;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, int MaxSize), Task> _declared = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentStack<HeldPermit>> _heldPermits = new(StringComparer.Ordinal);
     private int _disposed;
@@ -37,6 +39,8 @@ public sealed class BrokerContext : IAsyncDisposable
         _queues = new(() => Place(t => t.Queues, "queues"));
         _locks = new(() => Place(t => t.Locks, "locks"));
         _values = new(() => Place(t => t.Values, "values"));
+        _maps = new(() => Place(t => t.Maps, "dictionaries"));
+        _lists = new(() => Place(t => t.Lists, "lists"));
     }
 
     /// <summary>The process-wide context: the one given to <see cref="Configure"/>, else the URL in
@@ -68,6 +72,10 @@ public sealed class BrokerContext : IAsyncDisposable
     internal ILockBackend Locks => _locks.Value;
 
     internal IValueBackend Values => _values.Value;
+
+    internal IMapBackend Maps => _maps.Value;
+
+    internal IListBackend Lists => _lists.Value;
 
     /// <summary>The owned permits of the semaphore <paramref name="name"/> that this process holds: any handle on it in
     /// this process releases them, as any thread releases a Python semaphore.</summary>
@@ -163,5 +171,5 @@ public sealed class BrokerContext : IAsyncDisposable
         _transports.Select(keeps).FirstOrDefault(b => b is not null)
         ?? throw new PrimitiveNotSupportedException(
             $"No transport in '{Url}' keeps {primitive} correctly. List one that does after it in a composite URL, " +
-            $"such as '{Url},redis://127.0.0.1:6379' (Redis keeps queues, locks and values).");
+            $"such as '{Url},redis://127.0.0.1:6379' (Redis keeps queues, locks, values, dictionaries and lists).");
 }

@@ -20,6 +20,9 @@ internal sealed class LocalBroker(Func<string> directory)
     /// <summary>The host's mapping of the slots, which it creates as it hands them out.</summary>
     internal SlotMemory Memory { get; } = new(directory, create: true);
 
+    /// <summary>A Manager's dictionaries, namespaces and lists.</summary>
+    internal LocalCollections Collections { get; } = new();
+
     public LocalSession OpenSession()
     {
         lock (Gate)

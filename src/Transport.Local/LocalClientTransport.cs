@@ -55,6 +55,13 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
 
     public IValueBackend Values => _slots;
 
+    public IMapBackend Maps => field ??= new CollectionCalls.Maps(CallCollectionsAsync);
+
+    public IListBackend Lists => field ??= new CollectionCalls.Lists(CallCollectionsAsync);
+
+    private async ValueTask<byte[]> CallCollectionsAsync(byte[] request, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(Op.Collection, request, static (ref w, r) => w.Bytes(r), cancellationToken).ConfigureAwait(false)).Bytes().ToArray();
+
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
     public int MaxItemSize => Wire.MaxItem;

@@ -35,6 +35,12 @@ internal sealed class LocalHostTransport : ITransport
 
     public IValueBackend Values => _slots;
 
+    public IMapBackend Maps => field ??= new CollectionCalls.Maps(RunCollections);
+
+    public IListBackend Lists => field ??= new CollectionCalls.Lists(RunCollections);
+
+    private ValueTask<byte[]> RunCollections(byte[] request, CancellationToken cancellationToken) => new(_broker.Collections.Run(request));
+
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -175,6 +175,9 @@ internal sealed class LocalServer : IAsyncDisposable
                     case Op.Notify:
                         session.NotifyAsync(args.Int32(), default);
                         break;
+                    case Op.Collection:
+                        Reply(id, new ValueTask<byte[]>(session.Broker.Collections.Run(args.Bytes().ToArray())), static (ref w, result) => w.Bytes(result));
+                        break;
                     case Op.Flush:
                         Reply(id, default(ValueTask));
                         break;

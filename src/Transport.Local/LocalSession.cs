@@ -29,6 +29,9 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     private object Gate => broker.Gate;
 
+    /// <summary>The broker this session is of.</summary>
+    internal LocalBroker Broker => broker;
+
     public int MaxItemSize => Wire.MaxItem;
 
     public ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)

@@ -38,6 +38,7 @@ internal enum Op : byte
     Flush,
     Watch,
     Notify,
+    Collection,
 }
 
 internal enum Status : byte

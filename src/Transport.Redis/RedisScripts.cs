@@ -50,6 +50,19 @@ internal static class RedisScripts
     /// text, exactly; doubles as numbers.</summary>
     public static readonly string CompareExchange = Load("CompareExchange");
 
+    /// <summary>KEYS: map. ARGV: field, has value (1/0), value, has comparand (1/0), comparand. Sets the field to the
+    /// value (removes it, without one) if it holds the comparand (is absent, without one); returns 1 if it did.</summary>
+    public static readonly string MapCompareExchange = Load("MapCompareExchange");
+
+    /// <summary>KEYS: map. ARGV: field. Removes it and returns the value it had, or nil.</summary>
+    public static readonly string MapRemove = Load("MapRemove");
+
+    /// <summary>KEYS: list. ARGV: index, value. Sets the element (a negative index counts from the end); 0 if none is there.</summary>
+    public static readonly string ListSet = Load("ListSet");
+
+    /// <summary>KEYS: list. ARGV: start, end. The elements of the Python slice <c>[start:end]</c>.</summary>
+    public static readonly string ListSlice = Load("ListSlice");
+
     /// <summary>A script from <c>Scripts/NAME.lua</c>, embedded in this assembly.</summary>
     private static string Load(string name)
     {

@@ -44,6 +44,8 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"Redis at {url.Display}", retries: int.MaxValue - 1, time);
         _connection = new(() => given.Connection is { } shared ? Task.FromResult(shared) : ConnectAsync(configuration));
         _renewing = RenewLoopAsync();
+        Maps = new RedisMaps(this);
+        Lists = new RedisLists(this);
     }
 
     public string DisplayUrl => _url.Display;
@@ -53,6 +55,10 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
     public ILockBackend Locks => this;
 
     public IValueBackend Values => this;
+
+    public IMapBackend Maps { get; }
+
+    public IListBackend Lists { get; }
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 

@@ -44,13 +44,16 @@ public sealed class RabbitMqConformanceTests(RabbitMqServer rabbitMq) : QueueCon
     }
 
     [Fact]
-    public async Task Locks_values_events_and_semaphores_are_refused_with_an_error_that_names_the_composite()
+    public async Task Locks_values_events_semaphores_and_manager_collections_are_refused_with_an_error_that_names_the_composite()
     {
         var lockError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Lock(broker: Broker).AcquireAsync().AsTask());
         var valueError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Value<int>(1, broker: Broker).GetAsync().AsTask());
         var eventError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Event(broker: Broker).WaitAsync(TimeSpan.Zero).AsTask());
         var semaphoreError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Semaphore(1, broker: Broker).AcquireAsync().AsTask());
-        foreach (var error in new[] { lockError, valueError, eventError, semaphoreError })
+        var dictError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new DictProxy<string, int>(broker: Broker).CountAsync().AsTask());
+        var listError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new ListProxy<int>(broker: Broker).AppendAsync(1).AsTask());
+        Assert.Contains("dictionaries", dictError.Message);
+        foreach (var error in new[] { lockError, valueError, eventError, semaphoreError, dictError, listError })
         {
             Assert.Contains(",redis://", error.Message);
             Assert.DoesNotContain("guest:guest", error.Message);

@@ -18,6 +18,13 @@ public interface ITransport : IAsyncDisposable
     /// <summary>Numeric values and array elements, or <c>null</c>.</summary>
     IValueBackend? Values { get; }
 
+    /// <summary>Maps of a <see cref="Manager"/>'s dictionaries and namespaces, or <c>null</c> (the default, for a
+    /// transport written before maps were part of the contract).</summary>
+    IMapBackend? Maps => null;
+
+    /// <summary>Lists of a <see cref="Manager"/>'s, or <c>null</c> (the default).</summary>
+    IListBackend? Lists => null;
+
     /// <summary>The URL a child process uses to reach this same broker. A transport hosted in this process may start
     /// serving here. The result can carry credentials: pass it to the child, never to a log.</summary>
     ValueTask<string> ShareAsync(CancellationToken cancellationToken = default);

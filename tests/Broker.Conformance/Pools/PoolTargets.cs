@@ -99,6 +99,38 @@ public static class Tasks
     public static int SquareWhenSet(Event go, int x) =>
         go.Wait(TimeSpan.FromSeconds(10)) ? x * x : throw new TimeoutException($"Task {x} waited 10 s for its event.");
 
+    /// <summary>The tutorial's writer: puts <paramref name="count"/> greetings.</summary>
+    [PoolTask]
+    public static int WriteGreetings(Queue<string> queue, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            queue.Put("hello");
+        }
+        return count;
+    }
+
+    /// <summary>The tutorial's reader: takes <paramref name="count"/> items (10 s each at most) and counts each in
+    /// <paramref name="seen"/>.</summary>
+    [PoolTask]
+    public static int CountGreetings(Queue<string> queue, DictProxy<string, int> seen, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            seen.AddOrUpdate(queue.Get(timeout: TimeSpan.FromSeconds(10)), 1, (_, n) => n + 1);
+        }
+        return count;
+    }
+
+    /// <summary>Counts one more in <paramref name="tally"/>'s "total" and appends <paramref name="item"/> to
+    /// <paramref name="items"/>.</summary>
+    [PoolTask]
+    public static int Tally(DictProxy<string, int> tally, ListProxy<int> items, int item)
+    {
+        items.Append(item);
+        return tally.AddOrUpdate("total", 1, (_, n) => n + 1);
+    }
+
     /// <summary>Waits (10 s at most) for the event named <paramref name="name"/>, and returns its name.</summary>
     [PoolTask]
     public static string NameOnceSet(string name) =>

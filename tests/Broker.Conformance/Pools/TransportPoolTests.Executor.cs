@@ -75,4 +75,28 @@ public abstract partial class TransportPoolTests
         Assert.Throws<TimeoutException>(() => results.MoveNext());
         await unset.SetAsync();
     }
+
+    /// <summary>The tutorial that shares a Manager's queue between pool tasks, and a dictionary and list that tasks in
+    /// two workers update at once, losing nothing.</summary>
+    [Fact]
+    public async Task A_managers_objects_pass_to_pool_tasks_and_tasks_in_every_worker_update_them_atomically()
+    {
+        await using var manager = new Manager(Broker);
+        var queue = manager.Queue<string>();
+        var seen = manager.Dict<string, int>();
+        await using var pool = await Pool.StartAsync(2, broker: Broker);
+        var writer = pool.ApplyAsync<int>(Tasks.WriteGreetings, [queue, 3]);
+        var reader = pool.ApplyAsync<int>(Tasks.CountGreetings, [queue, seen, 3]);
+        Assert.Equal(3, await writer.Task.WaitAsync(Patience));
+        Assert.Equal(3, await reader.Task.WaitAsync(Patience));
+        Assert.Equal(3, seen["hello"]);
+
+        var tally = manager.Dict<string, int>();
+        var items = manager.List<int>();
+        var totals = await pool.StarmapAsync<int>(Tasks.Tally, Enumerable.Range(0, 40).Select(i => new object?[] { tally, items, i }), chunksize: 1)
+            .Task.WaitAsync(Patience);
+        Assert.Equal(40, tally["total"]);
+        Assert.Equal(Enumerable.Range(1, 40), totals.Order());
+        Assert.Equal(Enumerable.Range(0, 40), items.ToArray().Order());
+    }
 }

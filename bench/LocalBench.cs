@@ -7,7 +7,7 @@ using Process = Broker.Process;
 
 /// <summary>The local transport against Python's multiprocessing, the same work on the same machine: a consumer
 /// process fed by the parent, a joinable queue drained and joined, four processes incrementing a value under its
-/// lock, and a process started and joined. Each figure is the median of the repeats. A fresh .NET process runs cold
+/// lock, four setting and reading a Manager's dictionary, and a process started and joined. Each figure is the median of the repeats. A fresh .NET process runs cold
 /// code at first and compiles hot code again as it runs, which Python's interpreter does not: the queues carry their
 /// items twice and time the second pass, in both languages, and each lock-and-value process warms on a value and a
 /// start signal of its own first.</summary>
@@ -26,6 +26,9 @@ public static class LocalBench
 
         var locked = await MedianAsync(options.Repeats, () => LockRateAsync(4, options.Cycles));
         Report.Rate("Lock + Value increment, 4 processes", "cycles/s", locked, python["lock"], "python");
+
+        var dict = await MedianAsync(options.Repeats, () => DictRateAsync(4, options.Cycles / 10));
+        Report.Rate("Manager dict set + get, 4 processes", "pairs/s", dict, python["manager"], "python");
 
         var (pipeP50, pipeP99) = await RoundTripsAsync(options.RoundTrips, PipeRoundTrips);
         Report.Latency("Pipe send/recv round trip, p50", pipeP50, python["pipe_p50"], "python");
@@ -94,14 +97,34 @@ public static class LocalBench
     private static async Task<double> LockRateAsync(int processes, int cycles)
     {
         var value = new Value<int>(0);
+        var elapsed = await TimeTogetherAsync(processes, (_, ready, go, warm) => new Process(Increment, value, cycles, ready, go, warm));
+        var final = await value.GetAsync();
+        return final == processes * cycles
+            ? processes * cycles / elapsed.TotalSeconds
+            : throw new InvalidOperationException($"Lost updates: {final} of {processes * cycles}.");
+    }
+
+    /// <summary>A Manager's dictionary set then read, each of <paramref name="processes"/> on keys of its own.</summary>
+    private static async Task<double> DictRateAsync(int processes, int pairs)
+    {
+        await using var manager = new Manager();
+        var dict = manager.Dict<string, int>();
+        var elapsed = await TimeTogetherAsync(processes, (worker, ready, go, warm) => new Process(SetAndGet, dict, worker, pairs, ready, go, warm));
+        return processes * pairs / elapsed.TotalSeconds;
+    }
+
+    /// <summary>Starts the workers <paramref name="worker"/> makes, lets each warm up and say it is ready, then times
+    /// them from one go to the last one's end.</summary>
+    private static async Task<TimeSpan> TimeTogetherAsync(int processes, Func<int, Queue<int>, Queue<int>, Queue<int>, Process> worker)
+    {
         var ready = new Queue<int>();
         var go = new Queue<int>();
         var warm = new Queue<int>();
-        var workers = Enumerable.Range(0, processes).Select(_ => new Process(Increment, value, cycles, ready, go, warm)).ToList();
-        foreach (var worker in workers)
+        var workers = Enumerable.Range(0, processes).Select(i => worker(i, ready, go, warm)).ToList();
+        foreach (var process in workers)
         {
             await warm.PutAsync(0);
-            await worker.StartAsync();
+            await process.StartAsync();
         }
         foreach (var _ in workers)
         {
@@ -112,14 +135,12 @@ public static class LocalBench
         {
             await go.PutAsync(1);
         }
-        foreach (var worker in workers)
+        foreach (var process in workers)
         {
-            await worker.JoinAsync();
-            await worker.DisposeAsync();
+            await process.JoinAsync();
+            await process.DisposeAsync();
         }
-        var rate = processes * cycles / clock.Elapsed.TotalSeconds;
-        var final = await value.GetAsync();
-        return final == processes * cycles ? rate : throw new InvalidOperationException($"Lost updates: {final} of {processes * cycles}.");
+        return clock.Elapsed;
     }
 
     /// <summary>The p50 and p99, in milliseconds, of the second of two passes of <paramref name="rounds"/> round
@@ -263,6 +284,29 @@ public static class LocalBench
         ready.Put(1);
         go.Get();
         IncrementUnderLock(value, cycles);
+    }
+
+    public static void SetAndGet(DictProxy<string, int> dict, int worker, int pairs, Queue<int> ready, Queue<int> go, Queue<int> warm)
+    {
+        var own = new DictProxy<string, int>();
+        Warm.For(WarmMs, () => SetAndGetAll(own, worker, pairs));
+        warm.Get();
+        ready.Put(1);
+        go.Get();
+        SetAndGetAll(dict, worker, pairs);
+    }
+
+    private static void SetAndGetAll(DictProxy<string, int> dict, int worker, int pairs)
+    {
+        for (var i = 0; i < pairs; i++)
+        {
+            var key = $"{worker}-{i % 100}";
+            dict[key] = i;
+            if (dict[key] != i)
+            {
+                throw new InvalidOperationException($"Key {key} lost its value.");
+            }
+        }
     }
 
     /// <summary>Longer than the runtime's 100 ms delay before it optimizes hot code, and its compiling.</summary>

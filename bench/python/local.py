@@ -28,6 +28,30 @@ def increment(value, cycles, ready, go):
             value.value += 1
 
 
+def set_and_get(d, worker, pairs, ready, go):
+    ready.put(1)
+    go.wait()
+    for i in range(pairs):
+        key = f"{worker}-{i % 100}"
+        d[key] = i
+        assert d[key] == i
+
+
+def manager_rate(processes, pairs):
+    with mp.Manager() as manager:
+        d, ready, go = manager.dict(), mp.Queue(), mp.Event()
+        workers = [mp.Process(target=set_and_get, args=(d, w, pairs, ready, go)) for w in range(processes)]
+        for w in workers:
+            w.start()
+        for _ in workers:
+            ready.get()
+        began = time.perf_counter()
+        go.set()
+        for w in workers:
+            w.join()
+        return processes * pairs / (time.perf_counter() - began)
+
+
 def nothing():
     pass
 
@@ -159,6 +183,7 @@ if __name__ == "__main__":
     print("queue", median(lambda: queue_rate(items)))
     print("joinable", median(lambda: joinable_rate(items)))
     print("lock", median(lambda: lock_rate(4, cycles)))
+    print("manager", median(lambda: manager_rate(4, cycles // 10)))
     percentiles("pipe", pipe_round_trips(round_trips, lambda c: (c.send("ping"), c.recv())))
     percentiles("bytes", pipe_round_trips(round_trips, lambda c: (c.send_bytes(b"ping"), c.recv_bytes())))
     percentiles("event", event_round_trips(round_trips))

@@ -16,6 +16,7 @@ public static class Program
         ["barrier"] = Barriers.Run,
         ["pool-map"] = Pools.Map,
         ["pool-apply"] = Pools.Apply,
+        ["manager-pool"] = ManagerPool.Run,
         ["worker"] = Pools.Serve,
     };
 

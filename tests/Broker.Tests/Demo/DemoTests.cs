@@ -16,6 +16,7 @@ public sealed class DemoTests
         { "barrier ok: 3 parties met 2 times", ["barrier", "--parties", "3", "--rounds", "2"] },
         { "[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", ["pool-map"] },
         { "pool-apply ok", ["pool-apply"] },
+        { "manager-pool ok: hello counted 6 times", ["manager-pool", "--messages", "3"] },
     };
 
     [Fact]

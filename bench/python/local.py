@@ -39,17 +39,8 @@ def set_and_get(d, worker, pairs, ready, go):
 
 def manager_rate(processes, pairs):
     with mp.Manager() as manager:
-        d, ready, go = manager.dict(), mp.Queue(), mp.Event()
-        workers = [mp.Process(target=set_and_get, args=(d, w, pairs, ready, go)) for w in range(processes)]
-        for w in workers:
-            w.start()
-        for _ in workers:
-            ready.get()
-        began = time.perf_counter()
-        go.set()
-        for w in workers:
-            w.join()
-        return processes * pairs / (time.perf_counter() - began)
+        d = manager.dict()
+        return processes * pairs / time_together(processes, set_and_get, lambda w: (d, w, pairs))
 
 
 def nothing():
@@ -91,9 +82,10 @@ def joinable_rate(items):
     return rate
 
 
-def lock_rate(processes, cycles):
-    value, ready, go = mp.Value("i", 0), mp.Queue(), mp.Event()
-    workers = [mp.Process(target=increment, args=(value, cycles, ready, go)) for _ in range(processes)]
+def time_together(processes, target, args):
+    """Starts the workers, waits until each is ready, then times them from one go to the last one's end."""
+    ready, go = mp.Queue(), mp.Event()
+    workers = [mp.Process(target=target, args=(*args(w), ready, go)) for w in range(processes)]
     for w in workers:
         w.start()
     for _ in workers:
@@ -102,7 +94,12 @@ def lock_rate(processes, cycles):
     go.set()
     for w in workers:
         w.join()
-    elapsed = time.perf_counter() - began
+    return time.perf_counter() - began
+
+
+def lock_rate(processes, cycles):
+    value = mp.Value("i", 0)
+    elapsed = time_together(processes, increment, lambda _: (value, cycles))
     assert value.value == processes * cycles
     return processes * cycles / elapsed
 

@@ -99,7 +99,7 @@ public sealed class Manager : IAsyncDisposable, IDisposable
     {
         if (_shutDown)
         {
-            throw new ObjectDisposedException(handle.ToString(), $"{handle} was made by a Manager that was shut down.");
+            throw new ObjectDisposedException(handle.Name, $"{handle.GetType().Name} '{handle.Name}' was made by a Manager that was shut down.");
         }
     }
 

@@ -50,8 +50,9 @@ public sealed class NamespaceProxy : ManagedCollection
     /// <summary>The attributes' names, Python's <c>vars(ns)</c> keys.</summary>
     public IReadOnlyList<string> Attributes() => Sync.Run(AttributesAsync());
 
-    /// <summary>Shows the attributes as Python does: <c>Namespace(a=1, b='x')</c>.</summary>
-    public override string ToString()
+    /// <summary>The attributes as Python's <c>repr(ns)</c> shows them, <c>Namespace(a=1, b="x")</c>, the values as
+    /// JSON, read at one moment. (<see cref="object.ToString"/> names the handle and reads nothing.)</summary>
+    public string Repr()
     {
         var entries = Sync.Run(Maps.EntriesAsync(Name, CancellationToken.None));
         return $"Namespace({string.Join(", ", entries.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={Encoding.UTF8.GetString(e.Value)}"))})";

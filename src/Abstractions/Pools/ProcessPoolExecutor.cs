@@ -63,7 +63,7 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(fn);
         ArgumentNullException.ThrowIfNull(args);
         var (task, result) = _pool.PrepareApply<TResult>(fn, args);
-        return Enqueue(task, result.Task).Result;
+        return Enqueue(task, result.Task).Future;
     }
 
     /// <summary>Python's <c>map</c>: submits <paramref name="fn"/> for every item at once, in chunks of
@@ -86,11 +86,11 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
             {
                 foreach (var chunk in chunks)
                 {
-                    if (!Completes(chunk.Result, deadline.Remaining))
+                    if (!Completes(chunk.Future, deadline.Remaining))
                     {
                         throw new TimeoutException($"The results of the map were not all in within {deadline.Timeout}.");
                     }
-                    foreach (var result in chunk.Result.GetAwaiter().GetResult())
+                    foreach (var result in chunk.Future.GetAwaiter().GetResult())
                     {
                         yield return result;
                     }
@@ -131,7 +131,7 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
         {
             foreach (var chunk in chunks)
             {
-                foreach (var result in await chunk.Result.WaitAsync(cancellationToken).ConfigureAwait(false))
+                foreach (var result in await chunk.Future.WaitAsync(cancellationToken).ConfigureAwait(false))
                 {
                     yield return result;
                 }
@@ -283,5 +283,5 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
     private sealed record Waiting(PreparedTask Task, Action Cancel);
 
     /// <summary>A future, and how to cancel it while it still waits in the executor.</summary>
-    private sealed record Queued<T>(Task<T> Result, Action CancelIfWaiting);
+    private sealed record Queued<T>(Task<T> Future, Action CancelIfWaiting);
 }

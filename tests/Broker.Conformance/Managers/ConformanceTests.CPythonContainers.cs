@@ -78,7 +78,7 @@ public abstract partial class ConformanceTests
         n.Set("job", "Builder");
         Assert.Equal(("Bob", "Builder"), (n.Get<string>("name"), n.Get<string>("job")));
         Assert.True(n.Remove("job"));
-        Assert.Equal("Namespace(name=\"Bob\")", n.ToString());
+        Assert.Equal("Namespace(name=\"Bob\")", n.Repr());
         Assert.Contains("name", n.Attributes());
         Assert.DoesNotContain("job", n.Attributes());
     }

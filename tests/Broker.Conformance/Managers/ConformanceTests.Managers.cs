@@ -49,7 +49,9 @@ public abstract partial class ConformanceTests
         Assert.Equal(7, inner["n"]);
 
         var unserializable = Assert.Throws<BrokerSerializationException>(() => new DictProxy<string, object>(broker: Broker)["f"] = new Action(() => { }));
-        Assert.Contains("dictionary", unserializable.Message);
+        Assert.StartsWith("A value of dictionary", unserializable.Message);
+        var unserializableKey = Assert.Throws<BrokerSerializationException>(() => new DictProxy<object, int>(broker: Broker)[new Action(() => { })] = 1);
+        Assert.StartsWith("A key of dictionary", unserializableKey.Message);
     }
 
     [Fact]
@@ -85,7 +87,7 @@ public abstract partial class ConformanceTests
         Assert.Equal(10, peer.Get<int>("x"));
         Assert.Equal("ten", peer.Get<string>("label"));
         Assert.Equal(["label", "x"], peer.Attributes());
-        Assert.Equal("Namespace(label=\"ten\", x=10)", peer.ToString());
+        Assert.Equal("Namespace(label=\"ten\", x=10)", peer.Repr());
         Assert.True(peer.Remove("x"));
         var missing = Assert.Throws<KeyNotFoundException>(() => ns.Get<int>("x"));
         Assert.Contains("no attribute 'x'", missing.Message);

@@ -151,4 +151,18 @@ internal static class Timeouts
     };
 
     public static TimeSpan From(bool block, TimeSpan? timeout) => block ? From(timeout) : TimeSpan.Zero;
+
+    /// <summary>Whether <paramref name="task"/> completes, well or not, within <paramref name="timeout"/>: Python's
+    /// <c>wait(timeout)</c> on a result, which says nothing of how it ended.</summary>
+    public static bool Completes(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            return task.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
 }

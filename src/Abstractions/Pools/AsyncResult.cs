@@ -30,17 +30,7 @@ public sealed class AsyncResult<T>
         Wait(timeout) ? _completion.Task.GetAwaiter().GetResult() : throw new TimeoutException($"The pool task gave no result within {timeout}.");
 
     /// <summary>Python's <c>wait(timeout=None)</c>: whether the result is ready.</summary>
-    public bool Wait(TimeSpan? timeout = null)
-    {
-        try
-        {
-            return _completion.Task.Wait(Timeouts.From(timeout));
-        }
-        catch (AggregateException)
-        {
-            return true;
-        }
-    }
+    public bool Wait(TimeSpan? timeout = null) => Timeouts.Completes(_completion.Task, Timeouts.From(timeout));
 
     /// <summary>Python's <c>ready()</c>: whether the task has finished, well or not.</summary>
     public bool Ready() => _completion.Task.IsCompleted;

@@ -86,7 +86,7 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
             {
                 foreach (var chunk in chunks)
                 {
-                    if (!Completes(chunk.Future, deadline.Remaining))
+                    if (!Timeouts.Completes(chunk.Future, deadline.Remaining))
                     {
                         throw new TimeoutException($"The results of the map were not all in within {deadline.Timeout}.");
                     }
@@ -100,19 +100,6 @@ public sealed class ProcessPoolExecutor : IAsyncDisposable, IDisposable
             {
                 chunks.ForEach(chunk => chunk.CancelIfWaiting());
             }
-        }
-    }
-
-    /// <summary>Whether <paramref name="task"/> completes, well or not, within <paramref name="timeout"/>.</summary>
-    private static bool Completes(Task task, TimeSpan timeout)
-    {
-        try
-        {
-            return task.Wait(timeout);
-        }
-        catch (AggregateException)
-        {
-            return true;
         }
     }
 

@@ -48,14 +48,21 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        var body = Write(item, out var uncreated);
+        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
+        await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The item's body, refused if too large; the handles it names that do not exist yet come out.</summary>
+    private protected byte[] Write(T item, out IReadOnlyList<BrokerHandle> uncreated)
+    {
         var body = HandlesWritten.Write(static s => s.Queue.Context.Serializer.Serialize(s.item, $"an item of queue '{s.Queue.Name}'"),
-            (Queue: this, item), out var uncreated);
+            (Queue: this, item), out uncreated);
         if (body.Length > Backend.MaxItemSize)
         {
             throw new ItemTooLargeException(Name, body.Length, Backend.MaxItemSize);
         }
-        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
-        await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+        return body;
     }
 
     /// <summary>The largest item, serialized, that the queue's transport carries, in bytes: 64 MiB on the local broker,
@@ -235,6 +242,22 @@ public sealed class JoinableQueue<T> : Queue<T>
 
     /// <summary>Python's <c>task_done()</c>.</summary>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
+
+    /// <summary>Appends <paramref name="items"/> in their order, in one trip where the transport can, so that a consumer
+    /// that takes the first finds the others in the queue already: a pool's shares of a map, each for another worker.</summary>
+    internal async ValueTask PutAllAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
+    {
+        var bodies = new ReadOnlyMemory<byte>[items.Count];
+        var uncreated = new List<BrokerHandle>();
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            bodies[i] = Write(items[i], out var named);
+            uncreated.AddRange(named);
+        }
+        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        await Backend.Joinable.PutAllAsync(Name, bodies, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Takes an item that the caller marks done itself with <see cref="UnfinishedDelivery.DoneAsync"/>, in any order:
     /// <see cref="TaskDoneAsync"/> does not count it. Its delivery says how often it was delivered.</summary>

@@ -103,6 +103,17 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
         return result[0] == 1;
     }
 
+    /// <summary>Sends the puts one after another without waiting between them, so that the broker reads them together.</summary>
+    async ValueTask IJoinableQueueBackend.PutAllAsync(string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
+    {
+        var puts = new Task<byte[]>[bodies.Count];
+        for (var i = 0; i < puts.Length; i++)
+        {
+            puts[i] = CallAsync(Op.Put, (queue, bodies[i], Timeout.InfiniteTimeSpan), WritePut, cancellationToken).AsTask();
+        }
+        await Task.WhenAll(puts).ConfigureAwait(false);
+    }
+
     private static void WritePut(ref FrameWriter writer, (string Queue, ReadOnlyMemory<byte> Body, TimeSpan Timeout) put)
     {
         writer.String(put.Queue);

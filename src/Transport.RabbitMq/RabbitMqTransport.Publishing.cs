@@ -48,11 +48,33 @@ internal sealed partial class RabbitMqTransport
 
     /// <summary>Commits the item with a +1 delta. Joinable puts made at once by this process share a transaction (a group
     /// commit: one delta of +N and N items), so that they do not wait for each other's commits one by one.</summary>
-    private static async Task<bool> CommitPutAsync(Session session, string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private static async Task<bool> CommitPutAsync(Session session, string queue, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
+        await Puts(session, queue).CommitAsync(body, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Puts the items in one transaction (in as few as there are batches of 256) where the queue is unbounded.
+    /// A bounded one checks its length under its lock, item by item.</summary>
+    async ValueTask IJoinableQueueBackend.PutAllAsync(string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
+    {
+        if (_maxSizes.GetValueOrDefault(queue) != 0)
+        {
+            foreach (var body in bodies)
+            {
+                await Joinable.PutAsync(queue, body, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
+        await RunAsync(async (session, ct) =>
+        {
+            await EnsureCountedAsync(session, queue, ct).ConfigureAwait(false);
+            await Puts(session, queue).CommitAllAsync(bodies, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static GroupCommit<ReadOnlyMemory<byte>, bool> Puts(Session session, string queue)
     {
         var channels = session.For(queue);
-        var puts = LazyInitializer.EnsureInitialized(ref channels.Puts, () => new(batch => CommitPutsAsync(channels, queue, batch), 256));
-        return await puts.CommitAsync(body, cancellationToken).ConfigureAwait(false);
+        return LazyInitializer.EnsureInitialized(ref channels.Puts, () => new(batch => CommitPutsAsync(channels, queue, batch), 256));
     }
 
     private static async Task<IReadOnlyList<bool>> CommitPutsAsync(QueueChannels channels, string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies)

@@ -28,10 +28,26 @@ internal sealed partial class RedisTransport
     /// (the script adds it to the count), so one put serves plain and joinable queues alike.</summary>
     public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var puts = _puts.GetOrAdd(queue, q => new(bodies => PutManyAsync(q, bodies), MostAtOnce));
         RedisValue item = body.ToArray();
-        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => puts.CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
+        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => Puts(queue).CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Puts the items in one script, as far as the queue has room; each item that did not fit then waits for
+    /// room on its own, in their order.</summary>
+    public async ValueTask PutAllAsync(string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
+    {
+        var put = await Puts(queue).CommitAllAsync([.. bodies.Select(body => (RedisValue)body.ToArray())], cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < bodies.Count; i++)
+        {
+            if (!put[i])
+            {
+                await PutAsync(queue, bodies[i], Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private GroupCommit<RedisValue, bool> Puts(string queue) =>
+        _puts.GetOrAdd(queue, q => new(bodies => PutManyAsync(q, bodies), MostAtOnce));
 
     /// <summary>Puts what the queue has room for; each item that did not fit waits for room on its own.</summary>
     private async Task<IReadOnlyList<bool>> PutManyAsync(string queue, IReadOnlyList<RedisValue> bodies)

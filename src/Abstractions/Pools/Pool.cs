@@ -13,8 +13,8 @@ namespace Broker;
 /// <see cref="JoinableQueue{T}"/> on the broker, so a worker killed mid-task never hangs the pool: its task is
 /// delivered again to another worker, and the pool starts a replacement. Workers run only methods marked
 /// <see cref="PoolTaskAttribute"/>. Tasks submitted while the pool's previous message is on its way to the broker go
-/// together in the next one, up to <see cref="MostCallsPerMessage"/> calls, and a map's chunks go in one message per
-/// worker.</summary>
+/// together in the next one, up to <see cref="MostCallsPerMessage"/> calls, and a map's chunks go in one message
+/// (a large map's in several).</summary>
 public sealed class Pool : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
@@ -22,14 +22,17 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <summary>The most replies the pool takes in one trip to the broker, where the transport can take several.</summary>
     private const int MostRepliesAtOnce = 64;
 
-    /// <summary>The most calls one message of tasks carries; a chunk of more, or a map's chunks for one worker, go
-    /// alone. A worker runs them all in well under a millisecond when they are trivial, and gives back those it cannot
-    /// start soon.</summary>
+    /// <summary>The most calls one message of tasks carries; a chunk or a map of more goes alone. A worker runs them
+    /// all in well under a millisecond when they are trivial, and gives back those it cannot start soon.</summary>
     internal const int MostCallsPerMessage = 256;
+
+    /// <summary>The most bytes of arguments one message of a map's chunks carries; a larger map goes in several
+    /// messages, put together, within each of which its chunks start in order.</summary>
+    private const int MostMapMessageBytes = 1024 * 1024;
     private readonly BrokerContext _broker;
     private readonly JoinableQueue<TaskBatch> _tasks;
     private readonly Queue<ResultBatch> _results;
-    private readonly GroupCommit<(PoolTask[] Tasks, int Calls), bool> _outbox;
+    private readonly GroupCommit<(PoolTask[][] Messages, int Calls), bool> _outbox;
     private IReadOnlyList<BrokerHandle> _initializerHandles = [];
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
     private readonly List<Process> _workers = [];
@@ -98,7 +101,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _broker = broker ?? BrokerContext.Default;
         _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker);
         _results = new Queue<ResultBatch>(broker: _broker);
-        _outbox = new GroupCommit<(PoolTask[] Tasks, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
+        _outbox = new GroupCommit<(PoolTask[][] Messages, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
         _newWorker = () => new Process(PoolWorker.Serve, _tasks, maxTasksPerChild, call)
@@ -262,12 +265,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 return Interlocked.Decrement(ref left) == 0 ? (true, values.ToList()) : (false, null!);
             })));
         }
-        var messages = MessagesFor(tasks.Count);
-        for (var first = 0; first < messages; first++)
-        {
-            // Dealt round: a worker runs chunks 1, 3, 5... while the other runs 2, 4, 6..., in Python's order.
-            Submit(method, [.. tasks.Where((_, i) => i % messages == first)], alone: messages > 1);
-        }
+        Submit(method, InMessages(tasks));
         return result;
     }
 
@@ -545,13 +543,35 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         return items.Chunk(chunksize).Select(chunk => write(_broker.Serializer, method, chunk)).ToList();
     }
 
-    private int DefaultChunkSize(int count) => Math.Max(1, (count + Processes * 4 - 1) / (Processes * 4));
+    /// <summary>Python's: four chunks a worker; a pool served by worker hosts alone, whose number it does not know,
+    /// counts one.</summary>
+    private int DefaultChunkSize(int count)
+    {
+        var chunks = Math.Max(1, Processes) * 4;
+        return Math.Max(1, (count + chunks - 1) / chunks);
+    }
 
-    /// <summary>How many messages a map's chunks go in: one per worker of this pool, so that each worker takes its share
-    /// in one trip, as a message costs three processes more wake-ups than a trivial chunk costs a worker. A worker gives
-    /// back the chunks it has not started soon (see <see cref="PoolWorker"/>), so slow ones still spread. A pool served
-    /// by worker hosts alone, whose number it does not know, sends one chunk per message.</summary>
-    private int MessagesFor(int chunks) => Processes == 0 ? chunks : Math.Min(chunks, Processes);
+    /// <summary>A map's chunks in as few messages as hold them within <see cref="MostMapMessageBytes"/>: in one, a
+    /// worker that cannot start them all soon gives back the rest as one message, which the next free worker takes, so
+    /// that the chunks start in Python's order (see <see cref="PoolWorker"/>). Shares dealt to several messages would
+    /// be given back to the queue's tail apart, and a worker could then start a chunk before the one ahead of it.</summary>
+    private static List<List<(Calls Calls, Action<PoolResult> OnResult)>> InMessages(List<(Calls Calls, Action<PoolResult> OnResult)> tasks)
+    {
+        var messages = new List<List<(Calls Calls, Action<PoolResult> OnResult)>>();
+        var filled = MostMapMessageBytes;
+        foreach (var task in tasks)
+        {
+            var size = task.Calls.Json.Utf8.Length;
+            if (filled + size > MostMapMessageBytes)
+            {
+                messages.Add([]);
+                filled = 0;
+            }
+            messages[^1].Add(task);
+            filled += size;
+        }
+        return messages;
+    }
 
     private Calls Arguments(MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
     {
@@ -563,56 +583,73 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>Sends a task of <paramref name="calls"/>; its answer goes to <paramref name="onResult"/>.</summary>
     private void Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult, bool acceptedEarlier = false) =>
-        Submit(method, [(calls, onResult)], acceptedEarlier);
+        Submit(method, [[(calls, onResult)]], acceptedEarlier);
 
-    /// <summary>Sends tasks in one message, each answered to its own callback. Tasks of a call the pool
-    /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>. A message that must go
-    /// <paramref name="alone"/> (a map's share for one worker) is never joined with others that wait to be sent: joined,
-    /// the shares dealt to two workers would reach one, and a worker gives back what it cannot start behind the rest.</summary>
-    private void Submit(MethodInfo method, IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)> tasks, bool acceptedEarlier = false, bool alone = false)
+    /// <summary>Sends messages of tasks, each task answered to its own callback. Tasks of a call the pool
+    /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>. Several messages (a large
+    /// map's) go alone and together, in one trip where the transport can, so that none waits behind others' tasks.</summary>
+    private void Submit(MethodInfo method, IReadOnlyList<IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)>> messages, bool acceptedEarlier = false)
     {
         lock (_gate)
         {
             ThrowUnlessTaking(acceptedEarlier);
         }
-        var target = PoolTargets.Name(method);
-        var message = new PoolTask[tasks.Count];
-        for (var i = 0; i < message.Length; i++)
+        if (messages.Count == 0)
         {
-            var id = Interlocked.Increment(ref _lastId);
-            _pending[id] = tasks[i].OnResult;
-            message[i] = new PoolTask(id, target, tasks[i].Calls.Json, tasks[i].Calls.OneArgumentEach);
+            return;
+        }
+        var target = PoolTargets.Name(method);
+        var outgoing = new PoolTask[messages.Count][];
+        for (var m = 0; m < outgoing.Length; m++)
+        {
+            outgoing[m] = [.. messages[m].Select(task =>
+            {
+                var id = Interlocked.Increment(ref _lastId);
+                _pending[id] = task.OnResult;
+                return new PoolTask(id, target, task.Calls.Json, task.Calls.OneArgumentEach);
+            })];
         }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
+        var tasks = messages.SelectMany(message => message).ToList();
         IReadOnlyList<BrokerHandle> uncreated = tasks.Any(task => task.Calls.Uncreated.Count > 0) ? [.. tasks.SelectMany(task => task.Calls.Uncreated)] : [];
-        _ = SubmitAsync(message, alone ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated);
+        _ = SubmitAsync(outgoing, outgoing.Length > 1 ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated);
     }
 
-    /// <summary>Sends <paramref name="tasks"/>, with those waiting to go, once the handles they carry exist, and fails
-    /// them if they cannot go; <paramref name="calls"/> is how many of a message's <see cref="MostCallsPerMessage"/>
-    /// calls they fill.</summary>
-    private async Task SubmitAsync(PoolTask[] tasks, int calls, IReadOnlyList<BrokerHandle> uncreated)
+    /// <summary>Sends <paramref name="messages"/>, with those waiting to go, once the handles they carry exist, and
+    /// fails their tasks if they cannot go; <paramref name="calls"/> is how many of a message's
+    /// <see cref="MostCallsPerMessage"/> calls they fill.</summary>
+    private async Task SubmitAsync(PoolTask[][] messages, int calls, IReadOnlyList<BrokerHandle> uncreated)
     {
         try
         {
             await HandlesWritten.CreateAsync(uncreated, CancellationToken.None).ConfigureAwait(false);
-            await _outbox.CommitAsync((tasks, calls), CancellationToken.None).ConfigureAwait(false);
+            await _outbox.CommitAsync((messages, calls), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             var error = RemoteError.From(e);
-            foreach (var task in tasks)
+            foreach (var task in messages.SelectMany(message => message))
             {
                 Answer(new PoolResult(task.Id, null, error));
             }
         }
     }
 
-    private async Task<IReadOnlyList<bool>> SendAsync(IReadOnlyList<(PoolTask[] Tasks, int Calls)> submitted)
+    /// <summary>Sends what was submitted meanwhile as one message, or a large map's messages side by side.</summary>
+    private async Task<IReadOnlyList<bool>> SendAsync(IReadOnlyList<(PoolTask[][] Messages, int Calls)> submitted)
     {
-        await _tasks.PutAsync(new TaskBatch([.. submitted.SelectMany(message => message.Tasks)], _results.Name, _maxTaskAttempts)).ConfigureAwait(false);
+        if (submitted is [{ Messages.Length: > 1 } shares])
+        {
+            await _tasks.PutAllAsync([.. shares.Messages.Select(Batch)], CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await _tasks.PutAsync(Batch([.. submitted.SelectMany(each => each.Messages[0])])).ConfigureAwait(false);
+        }
         return new bool[submitted.Count];
     }
+
+    private TaskBatch Batch(PoolTask[] tasks) => new(tasks, _results.Name, _maxTaskAttempts);
 
     /// <summary>Hands a task's answer to its caller, unless it was answered already: a task run twice (its first worker
     /// died after replying) answers twice, and the first answer stands.</summary>

@@ -46,6 +46,17 @@ public interface IJoinableQueueBackend
     /// this returns until it is done.</summary>
     ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>Appends <paramref name="bodies"/> in their order as <see cref="PutAsync"/> does, each waiting for room as
+    /// long as it takes, and returns once the broker has them all. This one puts them one after another; a transport
+    /// that puts them in one trip overrides it, so that a consumer that takes the first finds the others there.</summary>
+    async ValueTask PutAllAsync(string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
+    {
+        foreach (var body in bodies)
+        {
+            await PutAsync(queue, body, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Takes the oldest item, waiting up to <paramref name="timeout"/>; <c>null</c> if none came. The item stays
     /// unfinished until <see cref="UnfinishedDelivery.DoneAsync"/>, and is delivered again, its
     /// <see cref="Delivery.Attempt"/> one higher, if this client's connection ends first.</summary>

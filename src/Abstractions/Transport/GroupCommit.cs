@@ -21,8 +21,34 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
     /// wait, not the commit: an item already handed over may still be committed with its batch.</summary>
     public async Task<TResult> CommitAsync(TItem item, CancellationToken cancellationToken)
     {
+        var done = Enqueue(item);
+        await CommitWhileWaitingAsync().ConfigureAwait(false);
+        return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Commits <paramref name="items"/> as <see cref="CommitAsync"/> does, side by side in one batch as far as
+    /// they fit in it, and returns their results in their order.</summary>
+    public async Task<TResult[]> CommitAllAsync(IReadOnlyList<TItem> items, CancellationToken cancellationToken)
+    {
+        var done = new Task<TResult>[items.Count];
+        for (var i = 0; i < done.Length; i++)
+        {
+            done[i] = Enqueue(items[i]).Task;
+        }
+        await CommitWhileWaitingAsync().ConfigureAwait(false);
+        return await Task.WhenAll(done).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private TaskCompletionSource<TResult> Enqueue(TItem item)
+    {
         var done = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _waiting.Enqueue((item, done));
+        return done;
+    }
+
+    /// <summary>Commits what waits unless a batch is on its way, whose writer then commits it.</summary>
+    private async Task CommitWhileWaitingAsync()
+    {
         while (!_waiting.IsEmpty && Interlocked.CompareExchange(ref _committing, 1, 0) == 0)
         {
             try
@@ -36,7 +62,6 @@ public sealed class GroupCommit<TItem, TResult>(Func<IReadOnlyList<TItem>, Task<
                 Interlocked.Exchange(ref _committing, 0);
             }
         }
-        return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private int SizeOf(TItem item) => size is null ? 1 : size(item);

@@ -61,6 +61,14 @@ public abstract partial class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task A_map_too_large_for_one_message_goes_in_several_and_answers_every_item_in_order()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        var items = Enumerable.Range(0, 40).Select(i => new string((char)('a' + i % 26), 64 * 1024)).ToList();
+        Assert.Equal(items, await pool.MapAsync<string, string>(Tasks.Describe, items).Task.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task Apply_and_ApplyAsync_return_results_and_call_back()
     {
         await using var pool = new Pool(2, broker: Broker);

@@ -193,6 +193,43 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Items_put_together_arrive_in_their_order_and_each_counts_for_Join()
+    {
+        // A pool puts a map's shares together, so that a worker finds the next share in as soon as it takes one.
+        var queue = new JoinableQueue<int>(broker: Broker);
+        await queue.PutAllAsync([.. Enumerable.Range(0, 10)], CancellationToken.None);
+        var peer = new JoinableQueue<int>(name: queue.Name, broker: await PeerAsync());
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(i, await peer.GetAsync(Patience));
+        }
+        Assert.False(await queue.JoinAsync(Short));
+        for (var i = 0; i < 10; i++)
+        {
+            await peer.TaskDoneAsync();
+        }
+        Assert.True(await queue.JoinAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Items_put_together_on_a_bounded_queue_fill_it_and_the_rest_wait_for_room_in_their_order()
+    {
+        var queue = new JoinableQueue<int>(maxsize: 2, broker: Broker);
+        var putting = queue.PutAllAsync([.. Enumerable.Range(0, 5)], CancellationToken.None).AsTask();
+        await Task.Delay(Short);
+        Assert.False(putting.IsCompleted);
+        var got = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            got.Add(await queue.GetAsync(Patience));
+            await queue.TaskDoneAsync();
+        }
+        await putting.WaitAsync(Patience);
+        Assert.Equal(Enumerable.Range(0, 5), got);
+        Assert.True(await queue.JoinAsync(Patience));
+    }
+
+    [Fact]
     public async Task TaskDone_called_many_times_at_once_counts_each_item_once()
     {
         // A transport may send marks made at once together: Join must still count every one, and only those.

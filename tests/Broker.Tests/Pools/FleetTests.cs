@@ -56,6 +56,11 @@ public abstract class FleetTests : IAsyncLifetime
         Assert.True(exitCode == 0, errors);
         Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
 
+        // Python's default chunksize counts the pool's workers; a client without any counts one.
+        (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--broker", Url, "--pool", _pool, "--processes", "0", "--n", "10", "--chunksize", "0");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
+
         (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply", "--broker", Url, "--pool", _pool, "--processes", "0");
         Assert.True(exitCode == 0, errors);
         Assert.Equal("pool-apply ok", lines[^1]);

@@ -58,9 +58,14 @@ public sealed class BrokerUrl
         return Uri.TryCreate(text, UriKind.Absolute, out var uri) ? new BrokerUrl(text, scheme, uri) : throw NotAUrl(text);
     }
 
-    private static BrokerUrlException NotAUrl(string text) => new(
-        $"'{Redact(text)}' is not a broker URL: expected scheme://..., such as local://, " +
-        "redis://127.0.0.1:6379 or amqp://127.0.0.1:5672/.");
+    /// <summary>The text shows what follows its last <c>@</c> only: where it is not a URL, what comes before may be a
+    /// password that <see cref="Redact"/> cannot find.</summary>
+    private static BrokerUrlException NotAUrl(string text)
+    {
+        var at = text.LastIndexOf('@');
+        return new($"'{(at < 0 ? text : "***" + text[at..])}' is not a broker URL: expected scheme://..., such as local://, " +
+            "redis://127.0.0.1:6379 or amqp://127.0.0.1:5672/.");
+    }
 
     /// <summary>Parses a composite address: one or more URLs separated by commas, in order of preference.</summary>
     public static IReadOnlyList<BrokerUrl> ParseList(string urls)

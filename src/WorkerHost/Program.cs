@@ -1,6 +1,9 @@
 using Broker;
 using Broker.Processes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 // Its worker processes are started, signalled and reaped as the core package's launcher does: Linux and macOS.
 [assembly: System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -52,27 +55,29 @@ internal static class HostCommand
             return 2;
         }
 
-        using var logging = LoggerFactory.Create(builder => builder.AddSimpleConsole(o => o.SingleLine = true));
-        using var stopping = new CancellationTokenSource();
-        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
-        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true);
+        // The generic host stops on SIGTERM or Ctrl-C, and the pool's workers then give back what they hold.
+        builder.Services.AddBroker(o => o.Url = url).AddPoolWorkers(pool, processes, maxTasks);
         try
         {
-            await using var broker = BrokerContext.Configure(url, new BrokerOptions { LoggerFactory = logging });
-            await Pool.ServeAsync(pool, processes, maxTasks, broker, stopping.Token);
-            return 0;
+            var host = builder.Build();
+            var services = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+            await host.RunAsync();
+            return services.Find(service => service.ExecuteTask is { IsFaulted: true })?.ExecuteTask?.Exception?.InnerException is { } failure
+                ? Fail(failure)
+                : 0;
         }
-        catch (BrokerException e)
+        catch (Exception e) when (e is BrokerException or OptionsValidationException)
         {
-            Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
-            return 1;
+            return Fail(e);
         }
+    }
 
-        void Stop(System.Runtime.InteropServices.PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stopping.Cancel();
-        }
+    private static int Fail(Exception e)
+    {
+        Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
+        return 1;
     }
 
     private static int Count(string option, string value) =>

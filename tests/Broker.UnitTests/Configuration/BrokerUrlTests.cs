@@ -31,10 +31,13 @@ public sealed class BrokerUrlTests
         Assert.Contains("local://", error.Message);
     }
 
-    [Fact]
-    public void A_malformed_url_does_not_repeat_its_password()
+    [Theory]
+    [InlineData("amqp://guest:s3cret@host:notaport/ x")]
+    [InlineData("redis//user:s3cret@127.0.0.1:6379")]
+    [InlineData("user:s3cret@127.0.0.1:6379")]
+    public void A_malformed_url_does_not_repeat_its_password(string text)
     {
-        var error = Assert.Throws<BrokerUrlException>(() => BrokerUrl.Parse("amqp://guest:s3cret@host:notaport/ x"));
+        var error = Assert.Throws<BrokerUrlException>(() => BrokerUrl.Parse(text));
         Assert.DoesNotContain("s3cret", error.Message);
     }
 

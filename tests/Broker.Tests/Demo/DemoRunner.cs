@@ -10,6 +10,17 @@ internal static class DemoRunner
 
     public static readonly string WorkerHostDll = Built("src/WorkerHost", "Broker.WorkerHost.dll");
 
+    public static readonly string HostedServiceDll = Built("samples/HostedService", "HostedService.dll");
+
+    /// <summary>Sends <paramref name="signal"/> (TERM, INT...) to <paramref name="pid"/> as an operator does; returns
+    /// kill's exit code.</summary>
+    public static int Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString()])!;
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+
     public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args)
     {
         using var process = Start(DemoDll, args);

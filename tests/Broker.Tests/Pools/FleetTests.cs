@@ -29,7 +29,7 @@ public abstract class FleetTests : IAsyncLifetime
     {
         foreach (var host in _hosts.Where(h => !h.HasExited))
         {
-            Signal(host.Id, "TERM");
+            DemoRunner.Signal(host.Id, "TERM");
         }
         foreach (var host in _hosts)
         {
@@ -78,7 +78,7 @@ public abstract class FleetTests : IAsyncLifetime
         await Eventually.TrueAsync(async () => await firstPid.GetAsync() != 0, "the first host to start the task", Patience);
 
         StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "1", "--assembly", testAssembly);
-        Assert.Equal(0, Signal(first.Id, "TERM"));
+        Assert.Equal(0, DemoRunner.Signal(first.Id, "TERM"));
 
         Assert.Equal("done on a second worker", result.Get(Patience));
         Assert.Equal(2, await attempts.GetAsync());
@@ -95,13 +95,6 @@ public abstract class FleetTests : IAsyncLifetime
         host.BeginErrorReadLine();
         _hosts.Add(host);
         return host;
-    }
-
-    private static int Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, pid.ToString()])!;
-        kill.WaitForExit();
-        return kill.ExitCode;
     }
 }
 

@@ -129,6 +129,18 @@ public sealed class BrokerContext : IAsyncDisposable
     /// <exception cref="BrokerUrlException">The URL is malformed or no installed transport serves its scheme.</exception>
     public static BrokerContext Connect(string url, BrokerOptions? options = null) => new(url, options ?? new BrokerOptions());
 
+    /// <summary>Makes one round trip to each broker this context uses, as a health check does; a broker that does not
+    /// answer is tried again, as any call is, until its retry budget runs out or <paramref name="cancellationToken"/>
+    /// fires.</summary>
+    /// <exception cref="BrokerUnavailableException">A broker did not answer.</exception>
+    public async ValueTask PingAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var transport in _transports)
+        {
+            await transport.PingAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The URL a child process uses to reach the same brokers; it may carry credentials.</summary>
     internal async ValueTask<string> ShareAsync(CancellationToken cancellationToken)
     {

@@ -64,6 +64,10 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
+    /// <summary>A flush, answered once the broker has read what this client sent before.</summary>
+    public async ValueTask PingAsync(CancellationToken cancellationToken) =>
+        await CallAsync(Op.Flush, 0, static (ref _, _) => { }, cancellationToken).ConfigureAwait(false);
+
     public int MaxItemSize => Wire.MaxItem;
 
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)

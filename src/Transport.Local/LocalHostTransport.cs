@@ -41,6 +41,9 @@ internal sealed class LocalHostTransport : ITransport
 
     private ValueTask<byte[]> RunCollections(byte[] request, CancellationToken cancellationToken) => new(_broker.Collections.Run(request));
 
+    /// <summary>The broker is this process: it answers while the process runs.</summary>
+    public ValueTask PingAsync(CancellationToken cancellationToken) => default;
+
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken)
     {
         lock (_gate)

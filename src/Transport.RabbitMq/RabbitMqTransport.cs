@@ -78,6 +78,24 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
+    /// <summary>Asks for an exchange every server has, on the channel that declares queues.</summary>
+    public async ValueTask PingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunAsync(async (session, ct) =>
+            {
+                var admin = await session.Admin.GetAsync(ct).ConfigureAwait(false);
+                await admin.ExchangeDeclarePassiveAsync("amq.direct", ct).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new BrokerUnavailableException($"RabbitMQ at {_url.Display} did not answer in the time given.", e);
+        }
+    }
+
     /// <summary>Half of RabbitMQ's default <c>max_message_size</c> (128 MiB), so that an item at the limit still fits
     /// as a dead letter. A server set to less refuses larger messages itself.</summary>
     public const int MaxItem = 64 * 1024 * 1024;

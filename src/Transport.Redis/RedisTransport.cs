@@ -62,6 +62,9 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 
+    public async ValueTask PingAsync(CancellationToken cancellationToken) =>
+        await RunAsync(static (database, _) => database.PingAsync(), 0, cancellationToken).ConfigureAwait(false);
+
     /// <summary>Stops renewing, gives back the items this process took and did not finish and the locks it holds,
     /// so that others have them at once rather than when the leases end, then closes the connection it opened.</summary>
     public async ValueTask DisposeAsync()

@@ -28,6 +28,11 @@ public interface ITransport : IAsyncDisposable
     /// <summary>The URL a child process uses to reach this same broker. A transport hosted in this process may start
     /// serving here. The result can carry credentials: pass it to the child, never to a log.</summary>
     ValueTask<string> ShareAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Makes one round trip to the broker, as a health check does, retrying a connection that fails as any
+    /// call does until <paramref name="cancellationToken"/> fires.</summary>
+    /// <exception cref="BrokerUnavailableException">The broker did not answer.</exception>
+    ValueTask PingAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Creates transports for the URL schemes it names. A transport's package installs its factory through a

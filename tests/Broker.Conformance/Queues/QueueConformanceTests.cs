@@ -38,6 +38,14 @@ public abstract partial class QueueConformanceTests : IAsyncLifetime
     protected static string Unique(string kind) => $"{kind}-{Guid.NewGuid():N}";
 
     [Fact]
+    public async Task A_ping_makes_a_round_trip_to_a_broker_that_answers_from_either_side()
+    {
+        using var patience = new CancellationTokenSource(Patience);
+        await Broker.PingAsync(patience.Token);
+        await (await PeerAsync()).PingAsync(patience.Token);
+    }
+
+    [Fact]
     public async Task Queue_keeps_the_order_of_one_producer()
     {
         var queue = new Queue<int>(broker: Broker);

@@ -52,6 +52,7 @@ public sealed class InstalledTests
         public ILockBackend? Locks => null;
         public IValueBackend? Values => null;
         public ValueTask<string> ShareAsync(CancellationToken cancellationToken = default) => new(url);
+        public ValueTask PingAsync(CancellationToken cancellationToken) => default;
         public ValueTask DisposeAsync() => default;
     }
 }

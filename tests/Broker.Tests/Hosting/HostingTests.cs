@@ -2,6 +2,7 @@ namespace Broker.Tests.Hosting;
 
 using Broker;
 using Broker.Hosting;
+using Broker.Transport.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -38,6 +39,18 @@ public sealed class HostingTests(RedisServer redis)
         {
             await host.StopAsync().WaitAsync(Patience);
         }
+    }
+
+    [Fact]
+    public async Task AddRedis_serves_redis_urls_with_the_options_it_is_given()
+    {
+        var configured = 0;
+        using var host = Build(new() { ["Broker:Url"] = redis.Url, ["Broker:UseAsDefault"] = "false" },
+            broker => broker.AddRedis(new RedisTransportOptions { ConfigureConnection = _ => Interlocked.Increment(ref configured) }));
+        await host.StartAsync().WaitAsync(Patience);
+        await host.Services.GetRequiredService<BrokerContext>().PingAsync();
+        Assert.Equal(1, configured);
+        await host.StopAsync().WaitAsync(Patience);
     }
 
     [Fact]

@@ -84,7 +84,8 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
             Assert.Contains($"lib/net10.0/{id}.dll", names);
             Assert.Contains($"lib/net10.0/{id}.xml", names);
         }
-        Assert.Equal(["Broker.Abstractions", "Broker.Transport.Local", "Microsoft.Extensions.Logging.Abstractions", "Polly.Core"], Closure(feed, "Broker"));
+        Assert.Equal(["Broker.Abstractions", "Broker.Transport.Local", "Microsoft.Extensions.DependencyInjection.Abstractions",
+            "Microsoft.Extensions.Logging.Abstractions", "Polly.Core"], Closure(feed, "Broker"));
     }
 
     /// <summary>Every package <paramref name="id"/> depends on, directly or through the feed's other packages.</summary>

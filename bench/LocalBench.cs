@@ -147,8 +147,7 @@ public static class LocalBench
     /// trips with a child process, each made by <paramref name="measure"/>.</summary>
     private static async Task<(double P50, double P99)> RoundTripsAsync(int rounds, Func<int, Task<List<double>>> measure)
     {
-        var times = (await measure(rounds)).Order().ToList();
-        return (times[times.Count / 2], times[(int)(times.Count * 0.99)]);
+        return Report.Percentiles(await measure(rounds));
     }
 
     private static Task<List<double>> PipeRoundTrips(int rounds) => PipeRoundTripsAsync(rounds, end =>
@@ -172,7 +171,7 @@ public static class LocalBench
         var (mine, theirs) = Pipe.Create();
         await using var echo = new Process(Echo, theirs) { Daemon = true };
         await echo.StartAsync();
-        var times = Time(rounds, () => roundTrip(mine));
+        var times = Report.Times(rounds, () => roundTrip(mine));
         mine.Close();
         await echo.JoinAsync();
         return times;
@@ -186,30 +185,13 @@ public static class LocalBench
         var pong = new Event();
         await using var child = new Process(Pong, ping, pong, 2 * rounds) { Daemon = true };
         await child.StartAsync();
-        var times = Time(rounds, () =>
+        var times = Report.Times(rounds, () =>
         {
             ping.Set();
             pong.Wait();
             pong.Clear();
         }).Select(t => t / 2).ToList();
         await child.JoinAsync();
-        return times;
-    }
-
-    /// <summary>The times of the second of two passes of <paramref name="rounds"/> calls, in milliseconds.</summary>
-    private static List<double> Time(int rounds, Action roundTrip)
-    {
-        var times = new List<double>(rounds);
-        for (var pass = 0; pass < 2; pass++)
-        {
-            times.Clear();
-            for (var i = 0; i < rounds; i++)
-            {
-                var began = Stopwatch.GetTimestamp();
-                roundTrip();
-                times.Add(Stopwatch.GetElapsedTime(began).TotalMilliseconds);
-            }
-        }
         return times;
     }
 

@@ -6,7 +6,7 @@ using Broker;
 using Process = Broker.Process;
 
 /// <summary>Pools: Broker's local Pool(2) against Python's Pool(2) (apply_async, map with chunksize 1 and the
-/// default), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
+/// default, and the p50 and p99 of one apply after another), and fleets (a worker host with 2 workers, a client with none) on Redis and on RabbitMQ against Celery 5
 /// doing the same trivial tasks with results through the same broker (Celery's results on Redis): Broker's default
 /// (a worker takes one message of tasks per get) and the prefetch Celery has by default. Medians of the repeats, each case
 /// warmed first.</summary>
@@ -21,6 +21,9 @@ public static class PoolBench
             Report.Rate("Pool.ApplyAsync", "tasks/s", Median(options, () => Apply(pool, options.Items)), python["apply"], "python");
             Report.Rate("Pool.Map, chunksize 1", "items/s", Median(options, () => Map(pool, options.Items, 1)), python["map1"], "python");
             Report.Rate("Pool.Map, default chunksize", "items/s", Median(options, () => Map(pool, options.Items, null)), python["map"], "python");
+            var (applyP50, applyP99) = Report.Percentiles(Report.Times(options.Items / 4, () => pool.Apply<int>(Square, 1)));
+            Report.Latency("Pool.Apply round trip, p50", applyP50, python["apply_p50"], "python");
+            Report.Latency("Pool.Apply round trip, p99", applyP99, python["apply_p99"], "python");
         }
 
         var fleetTasks = options.Items / 2;

@@ -72,6 +72,30 @@ internal static class Report
     public static void Latency(string name, double brokerMs, double referenceMs, string referenceName) =>
         Console.WriteLine($"{name,-44} broker={brokerMs * 1000,8:F0} µs  {referenceName}={referenceMs * 1000,8:F0} µs  ratio={referenceMs / brokerMs:F2}");
 
+    /// <summary>The times of the second of two passes of <paramref name="rounds"/> calls, in milliseconds.</summary>
+    public static List<double> Times(int rounds, Action call)
+    {
+        var times = new List<double>(rounds);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            times.Clear();
+            for (var i = 0; i < rounds; i++)
+            {
+                var began = System.Diagnostics.Stopwatch.GetTimestamp();
+                call();
+                times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalMilliseconds);
+            }
+        }
+        return times;
+    }
+
+    /// <summary>The p50 and p99 of <paramref name="times"/>, as Python's side picks them.</summary>
+    public static (double P50, double P99) Percentiles(IEnumerable<double> times)
+    {
+        var sorted = times.Order().ToList();
+        return (sorted[sorted.Count / 2], sorted[(int)(sorted.Count * 0.99)]);
+    }
+
     public static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();

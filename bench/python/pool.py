@@ -4,6 +4,8 @@ import statistics
 import sys
 import time
 
+from local import percentiles, timed
+
 
 def square(x):
     return x * x
@@ -31,3 +33,4 @@ if __name__ == "__main__":
         print("apply", median(lambda: apply_rate(pool, n)))
         print("map1", median(lambda: map_rate(pool, n, 1)))
         print("map", median(lambda: map_rate(pool, n, None)))
+        percentiles("apply", timed(n // 4, lambda: pool.apply(square, (1,))))

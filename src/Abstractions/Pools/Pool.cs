@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Broker.Pools;
 using Broker.Processes;
 using Broker.Serialization;
@@ -278,67 +280,74 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// endless source is fine. A source that throws ends the results where it threw, after those of the items before.
     /// A pool closed meanwhile still runs what an Imap begun before reads; <see cref="Join"/> waits for it until its
     /// results are read to the end or the enumeration is disposed.</summary>
-    public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
-    {
-        var feed = new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize);
-        return Ordered(feed);
+    public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1) =>
+        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), CancellationToken.None).ToBlockingEnumerable();
 
-        static IEnumerable<TResult> Ordered(ImapFeed<TArg, TResult> feed)
+    /// <summary><see cref="Imap"/> as an async stream: results in the items' order, awaited rather than waited for.
+    /// Cancelling ends the wait for the next result, and the stream; the tasks already sent still run.</summary>
+    public IAsyncEnumerable<TResult> ImapAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
+        CancellationToken cancellationToken = default) =>
+        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), cancellationToken);
+
+    /// <summary>Python's <c>imap_unordered</c>: results as they come, the source read as they are (see <see cref="Imap"/>).</summary>
+    public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1) =>
+        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), CancellationToken.None).ToBlockingEnumerable();
+
+    /// <summary><see cref="ImapUnordered"/> as an async stream, cancelled as <see cref="ImapAsync"/> is.</summary>
+    public IAsyncEnumerable<TResult> ImapUnorderedAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
+        CancellationToken cancellationToken = default) =>
+        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), cancellationToken);
+
+    private static async IAsyncEnumerable<TResult> Ordered<TArg, TResult>(ImapFeed<TArg, TResult> feed,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using (feed)
         {
-            using (feed)
+            var inFlight = new System.Collections.Generic.Queue<AsyncResult<List<TResult>>>();
+            while (true)
             {
-                var inFlight = new System.Collections.Generic.Queue<AsyncResult<List<TResult>>>();
-                while (true)
+                while (inFlight.Count < feed.Window && feed.SubmitNext(whenDone: null) is { } next)
                 {
-                    while (inFlight.Count < feed.Window && feed.SubmitNext(whenDone: null) is { } next)
-                    {
-                        inFlight.Enqueue(next);
-                    }
-                    if (!inFlight.TryDequeue(out var oldest))
-                    {
-                        break;
-                    }
-                    foreach (var result in oldest.Get())
-                    {
-                        yield return result;
-                    }
+                    inFlight.Enqueue(next);
                 }
-                feed.ThrowIfSourceFailed();
+                if (!inFlight.TryDequeue(out var oldest))
+                {
+                    break;
+                }
+                foreach (var result in await oldest.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return result;
+                }
             }
+            feed.ThrowIfSourceFailed();
         }
     }
 
-    /// <summary>Python's <c>imap_unordered</c>: results as they come, the source read as they are (see <see cref="Imap"/>).</summary>
-    public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1)
+    private static async IAsyncEnumerable<TResult> Unordered<TArg, TResult>(ImapFeed<TArg, TResult> feed,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var feed = new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize);
-        return Unordered(feed);
-
-        static IEnumerable<TResult> Unordered(ImapFeed<TArg, TResult> feed)
+        using (feed)
         {
-            using (feed)
+            var finished = Channel.CreateUnbounded<AsyncResult<List<TResult>>>();
+            var inFlight = 0;
+            while (true)
             {
-                using var finished = new BlockingCollection<AsyncResult<List<TResult>>>();
-                var inFlight = 0;
-                while (true)
+                while (inFlight < feed.Window && feed.SubmitNext(done => finished.Writer.TryWrite(done)) is not null)
                 {
-                    while (inFlight < feed.Window && feed.SubmitNext(finished.Add) is not null)
-                    {
-                        inFlight++;
-                    }
-                    if (inFlight == 0)
-                    {
-                        break;
-                    }
-                    var done = finished.Take();
-                    inFlight--;
-                    foreach (var result in done.Get())
-                    {
-                        yield return result;
-                    }
+                    inFlight++;
                 }
-                feed.ThrowIfSourceFailed();
+                if (inFlight == 0)
+                {
+                    break;
+                }
+                var done = await finished.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                inFlight--;
+                foreach (var result in await done.Task.ConfigureAwait(false))
+                {
+                    yield return result;
+                }
             }
+            feed.ThrowIfSourceFailed();
         }
     }
 
@@ -483,8 +492,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             (_pool, _method, _chunks) = (pool, method, items.Chunk(chunksize).GetEnumerator());
         }
 
-        /// <summary>Chunks out at once at the most.</summary>
-        public int Window => _pool.Processes * 2;
+        /// <summary>Chunks out at once at the most: two a worker, counting one for a pool served by worker hosts alone,
+        /// whose number it does not know.</summary>
+        public int Window => Math.Max(1, _pool.Processes) * 2;
 
         /// <summary>Reads and submits the next chunk; null at the source's end or once it threw.</summary>
         public AsyncResult<List<TResult>>? SubmitNext(Action<AsyncResult<List<TResult>>>? whenDone)

@@ -136,6 +136,22 @@ public abstract partial class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task ImapAsync_streams_in_order_and_ImapUnorderedAsync_everything_and_a_cancelled_stream_ends()
+    {
+        await using var pool = new Pool(2, broker: Broker);
+        Assert.Equal(new[] { 1, 4, 9, 16, 25 }, await pool.ImapAsync(Tasks.Square, Enumerable.Range(1, 5)).ToListAsync());
+        Assert.Equal(new[] { 1, 4, 9, 16, 25 }, (await pool.ImapUnorderedAsync(Tasks.Square, Enumerable.Range(1, 5), chunksize: 2).ToListAsync()).Order());
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in pool.ImapAsync(Tasks.Square, Enumerable.Range(1, 5), cancellationToken: cancelled.Token))
+            {
+            }
+        });
+    }
+
+    [Fact]
     public async Task Starmap_spreads_each_argument_list()
     {
         await using var pool = new Pool(2, broker: Broker);

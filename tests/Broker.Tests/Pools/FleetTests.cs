@@ -86,6 +86,14 @@ public abstract class FleetTests : IAsyncLifetime
         Assert.Equal(0, first.ExitCode);
     }
 
+    [Fact]
+    public async Task A_client_without_workers_streams_an_Imap_through_a_worker_host()
+    {
+        StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "2", "--assembly", typeof(Tasks).Assembly.Location);
+        await using var client = new Pool(0, name: _pool, broker: _broker);
+        Assert.Equal([1, 4, 9, 16, 25], client.Imap(Tasks.Square, Enumerable.Range(1, 5)).ToList());
+    }
+
     private Process StartHost(string dll, params string[] args)
     {
         var host = DemoRunner.Start(dll, args);

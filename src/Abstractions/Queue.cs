@@ -244,7 +244,7 @@ public sealed class JoinableQueue<T> : Queue<T>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
 
     /// <summary>Appends <paramref name="items"/> in their order, in one trip where the transport can, so that a consumer
-    /// that takes the first finds the others in the queue already: a pool's shares of a map, each for another worker.</summary>
+    /// that takes the first finds the others in the queue already: the messages of a pool's large map.</summary>
     internal async ValueTask PutAllAsync(IReadOnlyList<T> items, CancellationToken cancellationToken)
     {
         var bodies = new ReadOnlyMemory<byte>[items.Count];

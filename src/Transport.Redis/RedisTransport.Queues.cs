@@ -28,8 +28,9 @@ internal sealed partial class RedisTransport
     /// (the script adds it to the count), so one put serves plain and joinable queues alike.</summary>
     public async ValueTask<bool> PutAsync(string queue, ReadOnlyMemory<byte> body, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var puts = Puts(queue);
         RedisValue item = body.ToArray();
-        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => Puts(queue).CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
+        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => puts.CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts the items in one script, as far as the queue has room; each item that did not fit then waits for

@@ -492,9 +492,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             (_pool, _method, _chunks) = (pool, method, items.Chunk(chunksize).GetEnumerator());
         }
 
-        /// <summary>Chunks out at once at the most: two a worker, counting one for a pool served by worker hosts alone,
-        /// whose number it does not know.</summary>
-        public int Window => Math.Max(1, _pool.Processes) * 2;
+        /// <summary>Chunks out at once at the most: two a worker (see <see cref="CountedWorkers"/>).</summary>
+        public int Window => _pool.CountedWorkers * 2;
 
         /// <summary>Reads and submits the next chunk; null at the source's end or once it threw.</summary>
         public AsyncResult<List<TResult>>? SubmitNext(Action<AsyncResult<List<TResult>>>? whenDone)
@@ -553,13 +552,16 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         return items.Chunk(chunksize).Select(chunk => write(_broker.Serializer, method, chunk)).ToList();
     }
 
-    /// <summary>Python's: four chunks a worker; a pool served by worker hosts alone, whose number it does not know,
-    /// counts one.</summary>
+    /// <summary>Python's: four chunks a worker (see <see cref="CountedWorkers"/>).</summary>
     private int DefaultChunkSize(int count)
     {
-        var chunks = Math.Max(1, Processes) * 4;
+        var chunks = CountedWorkers * 4;
         return Math.Max(1, (count + chunks - 1) / chunks);
     }
+
+    /// <summary>The workers that chunking counts: this pool's, or one for a pool served by worker hosts alone, whose
+    /// number it does not know.</summary>
+    private int CountedWorkers => Math.Max(1, Processes);
 
     /// <summary>A map's chunks in as few messages as hold them within <see cref="MostMapMessageBytes"/>: in one, a
     /// worker that cannot start them all soon gives back the rest as one message, which the next free worker takes, so

@@ -22,7 +22,19 @@ public static class FaultStream
         {
             for (var i = 0; i < Items; i++)
             {
-                await queue.PutAsync(i);
+                // A put gives up once the broker has been down longer than its retry budget (docs/guarantees.md): it
+                // did not return, so it counts for nothing, and the producer puts the item again, as an application would.
+                while (true)
+                {
+                    try
+                    {
+                        await queue.PutAsync(i);
+                        break;
+                    }
+                    catch (BrokerUnavailableException)
+                    {
+                    }
+                }
                 confirmed.Add(i);
                 await Task.Delay(5);
             }
@@ -40,8 +52,19 @@ public static class FaultStream
                 {
                     return;
                 }
+                catch (BrokerUnavailableException)
+                {
+                    continue; // gave up as a put does; nothing was taken
+                }
                 received.Add(item);
-                await queue.TaskDoneAsync();
+                try
+                {
+                    await queue.TaskDoneAsync();
+                }
+                catch (BrokerUnavailableException)
+                {
+                    // The mark did not reach the broker: the item comes back, and is done again.
+                }
             }
         });
 

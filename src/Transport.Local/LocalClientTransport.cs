@@ -107,13 +107,14 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
         return result[0] == 1;
     }
 
-    /// <summary>Sends the puts one after another without waiting between them, so that the broker reads them together.</summary>
+    /// <summary>Starts the joinable puts one after another without waiting between them (each sends its frame before
+    /// it waits for the answer), so that the broker reads them together.</summary>
     async ValueTask IJoinableQueueBackend.PutAllAsync(string queue, IReadOnlyList<ReadOnlyMemory<byte>> bodies, CancellationToken cancellationToken)
     {
-        var puts = new Task<byte[]>[bodies.Count];
+        var puts = new Task<bool>[bodies.Count];
         for (var i = 0; i < puts.Length; i++)
         {
-            puts[i] = CallAsync(Op.Put, (queue, bodies[i], Timeout.InfiniteTimeSpan), WritePut, cancellationToken).AsTask();
+            puts[i] = PutAsync(queue, bodies[i], joinable: true, Timeout.InfiniteTimeSpan, cancellationToken).AsTask();
         }
         await Task.WhenAll(puts).ConfigureAwait(false);
     }

@@ -1,3 +1,4 @@
+using Broker.Diagnostics;
 using Broker.Serialization;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,7 @@ public sealed class BrokerContext : IAsyncDisposable
 
     private readonly IReadOnlyList<ITransport> _transports;
     private readonly Lazy<IQueueBackend> _queues;
+    private readonly Lazy<string> _messagingSystem;
     private readonly Lazy<ILockBackend> _locks;
     private readonly Lazy<IValueBackend> _values;
     private readonly Lazy<IMapBackend> _maps;
@@ -41,6 +43,9 @@ public sealed class BrokerContext : IAsyncDisposable
         _values = new(() => Place(t => t.Values, "values"));
         _maps = new(() => Place(t => t.Maps, "dictionaries"));
         _lists = new(() => Place(t => t.Lists, "lists"));
+        _messagingSystem = new(() => urls.Zip(_transports).Where(u => u.Second.Queues is not null)
+            .Select(u => u.Second.MessagingSystem ?? u.First.Scheme).FirstOrDefault() ?? "broker");
+        Observed.Add(this);
     }
 
     /// <summary>The process-wide context: the one given to <see cref="Configure"/>, else the URL in
@@ -76,6 +81,12 @@ public sealed class BrokerContext : IAsyncDisposable
     internal IMapBackend Maps => _maps.Value;
 
     internal IListBackend Lists => _lists.Value;
+
+    /// <summary>The <c>messaging.system</c> of this context's spans and metrics: that of the transport its queues are on.</summary>
+    internal string MessagingSystem => _messagingSystem.Value;
+
+    /// <summary>The queues this context has declared, whose depth a metrics collector reads.</summary>
+    internal IEnumerable<string> DeclaredQueues => _declared.Keys.Select(k => k.Queue).Distinct();
 
     /// <summary>The owned permits of the semaphore <paramref name="name"/> that this process holds: any handle on it in
     /// this process releases them, as any thread releases a Python semaphore.</summary>
@@ -159,6 +170,7 @@ public sealed class BrokerContext : IAsyncDisposable
         {
             return;
         }
+        Observed.Remove(this);
         foreach (var transport in _transports)
         {
             await transport.DisposeAsync().ConfigureAwait(false);

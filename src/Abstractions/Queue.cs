@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Broker.Diagnostics;
 using Broker.Serialization;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
@@ -41,6 +44,10 @@ public class Queue<T> : BrokerHandle
 
     private protected IQueueBackend Backend => Context.Queues;
 
+    /// <summary>Whether puts and gets have spans and count in the metrics, and items carry the trace context: not on
+    /// a pool's own queues, whose tasks carry each its own context and count as tasks.</summary>
+    internal bool Traced { get; set; } = true;
+
     /// <summary>Appends <paramref name="item"/>, waiting up to <paramref name="timeout"/> (null: without limit)
     /// while the queue is full. Returns once the broker has accepted it.</summary>
     /// <exception cref="QueueFullException">The queue stayed full for the whole timeout.</exception>
@@ -48,16 +55,27 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var body = Write(item, out var uncreated);
-        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
-        await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+        using var activity = StartSpan(Telemetry.SendOperation, "put", ActivityKind.Producer);
+        try
+        {
+            var body = Write(item, out var uncreated);
+            await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
+            await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Telemetry.Failed(activity, e))
+        {
+            throw;
+        }
+        Count(Telemetry.Sent);
     }
 
-    /// <summary>The item's body, refused if too large; the handles it names that do not exist yet come out.</summary>
+    /// <summary>The item's body, with the current trace context in front, refused if too large; the handles it names
+    /// that do not exist yet come out.</summary>
     private protected byte[] Write(T item, out IReadOnlyList<BrokerHandle> uncreated)
     {
-        var body = HandlesWritten.Write(static s => s.Queue.Context.Serializer.Serialize(s.item, $"an item of queue '{s.Queue.Name}'"),
+        var json = HandlesWritten.Write(static s => s.Queue.Context.Serializer.Serialize(s.item, $"an item of queue '{s.Queue.Name}'"),
             (Queue: this, item), out uncreated);
+        var body = Traced ? TraceEnvelope.Wrap(json, Activity.Current) : json;
         if (body.Length > Backend.MaxItemSize)
         {
             throw new ItemTooLargeException(Name, body.Length, Backend.MaxItemSize);
@@ -92,14 +110,16 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="QueueEmptyException">No item came within the timeout.</exception>
     public async ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var (item, delivery) = await TakeAsync(timeout, cancellationToken).ConfigureAwait(false);
-        OnTaken(delivery);
+        var (item, delivery, sent) = await TakeAsync(timeout, cancellationToken).ConfigureAwait(false);
+        OnTaken(delivery, sent);
         return item;
     }
 
-    /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered).</summary>
-    private protected async ValueTask<(T Item, Delivery Delivery)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered) and the trace
+    /// context it was put with.</summary>
+    private protected async ValueTask<(T Item, Delivery Delivery, ActivityContext Sent)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        var start = Traced ? Telemetry.StartTime(Context) : default;
         var deadline = new Deadline(Timeouts.From(timeout), Context.Options.TimeProvider);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         while (true)
@@ -108,9 +128,19 @@ public class Queue<T> : BrokerHandle
                     ? await Backend.Joinable.TakeAsync(Name, deadline.Remaining, cancellationToken).ConfigureAwait(false)
                     : await Backend.GetAsync(Name, deadline.Remaining, cancellationToken).ConfigureAwait(false))
                 ?? throw new QueueEmptyException(Name);
-            if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
+            if (delivery.Attempt > 1)
             {
-                return (item, delivery);
+                Telemetry.Count(Telemetry.Redelivered, Context, Name);
+            }
+            if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item, var sent))
+            {
+                // The span begins when the get did, and its parent is the put's, so that the trace runs on.
+                using (var activity = StartSpan(Telemetry.ReceiveOperation, "get", ActivityKind.Consumer, sent, start))
+                {
+                    activity?.SetTag("broker.delivery.attempt", delivery.Attempt);
+                }
+                Count(Telemetry.Consumed);
+                return (item, delivery, sent);
             }
         }
     }
@@ -125,7 +155,7 @@ public class Queue<T> : BrokerHandle
         {
             foreach (var delivery in await Backend.GetManyAsync(Name, most, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
             {
-                if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item))
+                if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item, _))
                 {
                     items.Add(item);
                 }
@@ -134,23 +164,35 @@ public class Queue<T> : BrokerHandle
         return items;
     }
 
-    /// <summary>The item in <paramref name="delivery"/>, or <c>false</c> when it could not be read and went to the
-    /// dead letters.</summary>
-    private async ValueTask<(bool Read, T Item)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
+    /// <summary>The item in <paramref name="delivery"/> and the trace context it was put with, or <c>false</c> when it
+    /// could not be read and went to the dead letters.</summary>
+    private async ValueTask<(bool Read, T Item, ActivityContext Sent)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        if (delivery.Unreadable is { } problem)
+        var problem = delivery.Unreadable;
+        if (problem is null && TraceEnvelope.TryUnwrap(delivery.Body, out var json, out var sent, out problem))
         {
-            await DeadLetterAsync(delivery, problem, cancellationToken).ConfigureAwait(false);
-            return (false, default!);
+            try
+            {
+                return (true, Context.Serializer.Deserialize<T>(json.Span, $"an item of queue '{Name}'"), sent);
+            }
+            catch (BrokerSerializationException e)
+            {
+                problem = e.Message;
+            }
         }
-        try
+        await DeadLetterAsync(delivery, problem!, cancellationToken).ConfigureAwait(false);
+        return (false, default!, default);
+    }
+
+    /// <summary>Starts a span of this queue's, if it is traced and someone listens.</summary>
+    private protected Activity? StartSpan(string type, string name, ActivityKind kind, ActivityContext parent = default, DateTimeOffset start = default) =>
+        Traced ? Telemetry.Start(Context, Name, type, name, kind, parent, start) : null;
+
+    private void Count(Counter<long> counter)
+    {
+        if (Traced)
         {
-            return (true, Context.Serializer.Deserialize<T>(delivery.Body.Span, $"an item of queue '{Name}'"));
-        }
-        catch (BrokerSerializationException e)
-        {
-            await DeadLetterAsync(delivery, e.Message, cancellationToken).ConfigureAwait(false);
-            return (false, default!);
+            Telemetry.Count(counter, Context, Name);
         }
     }
 
@@ -186,7 +228,7 @@ public class Queue<T> : BrokerHandle
     /// <summary>Python's <c>full()</c>.</summary>
     public bool Full() => MaxSize > 0 && QSize() >= MaxSize;
 
-    private protected virtual void OnTaken(Delivery delivery)
+    private protected virtual void OnTaken(Delivery delivery, ActivityContext sent)
     {
     }
 
@@ -203,6 +245,7 @@ public class Queue<T> : BrokerHandle
         // Past the item limit: an item at the limit grows by a third as a dead letter, which the transports still carry.
         var deadLetter = new DeadLetter(Name, reason, delivery.Body.ToArray(), Context.Options.TimeProvider.GetUtcNow());
         await DeadLetters.PutBodyAsync(Context.Serializer.Serialize(deadLetter, $"a dead letter of queue '{Name}'"), null, cancellationToken).ConfigureAwait(false);
+        Telemetry.Count(Telemetry.DeadLettered, Context, Name);
         if (Joinable)
         {
             await ((UnfinishedDelivery)delivery).DoneAsync(cancellationToken).ConfigureAwait(false);
@@ -223,7 +266,7 @@ public sealed record DeadLetter(string Queue, string Reason, byte[] Body, DateTi
 /// dies before <see cref="TaskDone"/> is delivered again, and <see cref="Join"/> waits for it.</summary>
 public sealed class JoinableQueue<T> : Queue<T>
 {
-    private readonly System.Collections.Concurrent.ConcurrentQueue<UnfinishedDelivery> _taken = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(UnfinishedDelivery Delivery, ActivityContext Sent)> _taken = new();
 
     /// <inheritdoc cref="Queue{T}(int, string?, BrokerContext?)"/>
     public JoinableQueue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
@@ -235,10 +278,28 @@ public sealed class JoinableQueue<T> : Queue<T>
 
     /// <summary>Marks the oldest item this process took and has not marked yet as done.</summary>
     /// <exception cref="InvalidOperationException">Called more times than items were taken (Python's ValueError).</exception>
-    public ValueTask TaskDoneAsync(CancellationToken cancellationToken = default) =>
-        _taken.TryDequeue(out var delivery)
-            ? delivery.DoneAsync(cancellationToken)
-            : throw new InvalidOperationException($"TaskDone() was called more times than items were taken from queue '{Name}' in this process.");
+    public ValueTask TaskDoneAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_taken.TryDequeue(out var taken))
+        {
+            throw new InvalidOperationException($"TaskDone() was called more times than items were taken from queue '{Name}' in this process.");
+        }
+        return Telemetry.Source.HasListeners() ? SettleAsync(taken.Delivery, taken.Sent, cancellationToken) : taken.Delivery.DoneAsync(cancellationToken);
+    }
+
+    /// <summary>Marks <paramref name="delivery"/> done in a span whose parent is the put's.</summary>
+    private async ValueTask SettleAsync(UnfinishedDelivery delivery, ActivityContext sent, CancellationToken cancellationToken)
+    {
+        using var activity = StartSpan(Telemetry.SettleOperation, "task_done", ActivityKind.Consumer, sent);
+        try
+        {
+            await delivery.DoneAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Telemetry.Failed(activity, e))
+        {
+            throw;
+        }
+    }
 
     /// <summary>Python's <c>task_done()</c>.</summary>
     public void TaskDone() => Sync.Run(TaskDoneAsync());
@@ -263,7 +324,7 @@ public sealed class JoinableQueue<T> : Queue<T>
     /// <see cref="TaskDoneAsync"/> does not count it. Its delivery says how often it was delivered.</summary>
     internal async ValueTask<(T Item, UnfinishedDelivery Delivery)> TakeOwnAsync(CancellationToken cancellationToken = default)
     {
-        var (item, delivery) = await TakeAsync(null, cancellationToken).ConfigureAwait(false);
+        var (item, delivery, _) = await TakeAsync(null, cancellationToken).ConfigureAwait(false);
         return (item, (UnfinishedDelivery)delivery);
     }
 
@@ -279,7 +340,7 @@ public sealed class JoinableQueue<T> : Queue<T>
     public bool Join(TimeSpan? timeout = null) => Sync.Run(JoinAsync(timeout));
 
     // A joinable queue takes from Backend.Joinable, whose deliveries are unfinished until done.
-    private protected override void OnTaken(Delivery delivery) => _taken.Enqueue((UnfinishedDelivery)delivery);
+    private protected override void OnTaken(Delivery delivery, ActivityContext sent) => _taken.Enqueue(((UnfinishedDelivery)delivery, sent));
 
     internal static new JoinableQueue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
         new(descriptor.Size, descriptor.Name, broker);

@@ -68,6 +68,8 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
 
     public string DisplayUrl => _url.Display;
 
+    public string MessagingSystem => "rabbitmq";
+
     public IQueueBackend Queues => this;
 
     /// <summary>RabbitMQ has no lock with an owner and a fencing token: a composite URL puts locks on Redis.</summary>

@@ -50,6 +50,8 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
 
     public string DisplayUrl => _url.Display;
 
+    public string MessagingSystem => "redis";
+
     public IQueueBackend Queues => this;
 
     public ILockBackend Locks => this;

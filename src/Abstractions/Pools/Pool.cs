@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Broker.Diagnostics;
 using Broker.Pools;
 using Broker.Processes;
 using Broker.Serialization;
@@ -101,8 +103,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             throw new ArgumentException("A pool with no processes of its own runs its tasks on worker hosts: give the name of the pool they serve.", nameof(processes));
         }
         _broker = broker ?? BrokerContext.Default;
-        _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker);
-        _results = new Queue<ResultBatch>(broker: _broker);
+        _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker) { Traced = false };
+        _results = new Queue<ResultBatch>(broker: _broker) { Traced = false };
         _outbox = new GroupCommit<(PoolTask[][] Messages, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
@@ -139,6 +141,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     private void Begin()
     {
+        if (Processes > 0)
+        {
+            Observed.Add(this);
+        }
         _collecting = CollectAsync();
         _supervising = Processes == 0 ? Task.CompletedTask : SuperviseAsync();
     }
@@ -158,6 +164,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>The broker the tasks go through.</summary>
     internal BrokerContext Context => _broker;
+
+    /// <summary>The queue the tasks go to, which names the pool in its spans and metrics.</summary>
+    internal string QueueName => _tasks.Name;
+
+    /// <summary>The worker processes of this pool alive now.</summary>
+    internal int AliveWorkers => Workers().Count(w => w.IsAlive);
 
     /// <summary>Serves the named pool with <paramref name="processes"/> worker processes of this machine until
     /// <paramref name="cancellationToken"/> fires: what a worker host in a container runs. Workers that end are
@@ -415,6 +427,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             }
             _state = State.Terminated;
         }
+        Observed.Remove(this);
         await _stopSupervising.CancelAsync().ConfigureAwait(false);
         await _supervising.ConfigureAwait(false);
         foreach (var worker in Workers())
@@ -611,6 +624,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             return;
         }
         var target = PoolTargets.Name(method);
+        // The send's span lasts until the broker has the tasks; the caller's own activity stays current.
+        var caller = Activity.Current;
+        var activity = Telemetry.Start(_broker, QueueName, Telemetry.SendOperation, "submit", ActivityKind.Producer);
+        activity?.SetTag("broker.pool.task", TaskName(method));
+        Activity.Current = caller;
+        var (traceParent, traceState) = TraceEnvelope.Of(activity ?? caller);
         var outgoing = new PoolTask[messages.Count][];
         for (var m = 0; m < outgoing.Length; m++)
         {
@@ -618,27 +637,33 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             {
                 var id = Interlocked.Increment(ref _lastId);
                 _pending[id] = task.OnResult;
-                return new PoolTask(id, target, task.Calls.Json, task.Calls.OneArgumentEach);
+                return new PoolTask(id, target, task.Calls.Json, task.Calls.OneArgumentEach, traceParent, traceState);
             })];
         }
         // Like Python's apply_async, submitting does not wait for the broker; a message that cannot be sent fails its tasks.
         var tasks = messages.SelectMany(message => message).ToList();
         IReadOnlyList<BrokerHandle> uncreated = tasks.Any(task => task.Calls.Uncreated.Count > 0) ? [.. tasks.SelectMany(task => task.Calls.Uncreated)] : [];
-        _ = SubmitAsync(outgoing, outgoing.Length > 1 ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated);
+        _ = SubmitAsync(outgoing, outgoing.Length > 1 ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated, activity);
     }
+
+    /// <summary>How spans name a task's target: its type and method.</summary>
+    internal static string TaskName(MethodInfo method) => $"{method.DeclaringType?.Name}.{method.Name}";
 
     /// <summary>Sends <paramref name="messages"/>, with those waiting to go, once the handles they carry exist, and
     /// fails their tasks if they cannot go; <paramref name="calls"/> is how many of a message's
     /// <see cref="MostCallsPerMessage"/> calls they fill.</summary>
-    private async Task SubmitAsync(PoolTask[][] messages, int calls, IReadOnlyList<BrokerHandle> uncreated)
+    private async Task SubmitAsync(PoolTask[][] messages, int calls, IReadOnlyList<BrokerHandle> uncreated, Activity? activity)
     {
+        using var span = activity;
         try
         {
             await HandlesWritten.CreateAsync(uncreated, CancellationToken.None).ConfigureAwait(false);
             await _outbox.CommitAsync((messages, calls), CancellationToken.None).ConfigureAwait(false);
+            Telemetry.Count(Telemetry.Sent, _broker, QueueName, messages.Sum(message => message.Length));
         }
         catch (Exception e)
         {
+            Telemetry.Failed(activity, e);
             var error = RemoteError.From(e);
             foreach (var task in messages.SelectMany(message => message))
             {
@@ -669,6 +694,16 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     {
         if (_pending.TryRemove(result.Id, out var pending))
         {
+            if (result.TraceParent is not null)
+            {
+                // The trace comes back with the answer: a span of its own, the child of the one that ran the task.
+                using var activity = Telemetry.Start(_broker, QueueName, Telemetry.ReceiveOperation, "result", ActivityKind.Consumer,
+                    TraceEnvelope.Parse(result.TraceParent, result.TraceState));
+                if (result.Error is { } error)
+                {
+                    Telemetry.Failed(activity, error.Type, error.Message);
+                }
+            }
             pending(result);
             CheckDrained();
         }

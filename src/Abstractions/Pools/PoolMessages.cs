@@ -11,7 +11,9 @@ internal sealed record PoolTask(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("target")] string Target,
     [property: JsonPropertyName("chunk")] RawJson Chunk,
-    [property: JsonPropertyName("oneArgumentEach")] bool OneArgumentEach = false);
+    [property: JsonPropertyName("oneArgumentEach")] bool OneArgumentEach = false,
+    [property: JsonPropertyName("traceparent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+    [property: JsonPropertyName("tracestate"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceState = null);
 
 /// <summary>One message of a pool's task queue: the tasks one client submitted while its previous message was on its
 /// way (see <see cref="Pool"/>), and where to send their results. A message costs a broker far more than a trivial
@@ -30,11 +32,14 @@ internal sealed record TaskBatch(
     public static TaskBatch StopWorker { get; } = new([], null, Stop: true);
 }
 
-/// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it.</summary>
+/// <summary>The results of one <see cref="PoolTask"/>, in the order of its chunk, or the error that ended it, with
+/// the trace context of the span that ran it (or the task's own, when the worker had no listener).</summary>
 internal sealed record PoolResult(
     [property: JsonPropertyName("id")] long Id,
     [property: JsonPropertyName("values")] RawJson? Values,
-    [property: JsonPropertyName("error")] RemoteError? Error);
+    [property: JsonPropertyName("error")] RemoteError? Error,
+    [property: JsonPropertyName("traceparent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+    [property: JsonPropertyName("tracestate"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceState = null);
 
 /// <summary>The results of the tasks of one <see cref="TaskBatch"/> that its worker ran.</summary>
 internal sealed record ResultBatch([property: JsonPropertyName("results")] IReadOnlyList<PoolResult> Results);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Broker.Diagnostics;
 using Broker.Processes;
 using Broker.Transport;
 using Microsoft.Extensions.Logging;
@@ -23,6 +25,8 @@ internal static class PoolWorker
     public static async Task Serve(JoinableQueue<TaskBatch> tasks, int maxTasks, PoolCall? initializer)
     {
         var broker = tasks.Context;
+        // The tasks carry each its own trace context, and count as tasks.
+        tasks.Traced = false;
         if (initializer is not null)
         {
             Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args, oneArgumentEach: false);
@@ -75,6 +79,7 @@ internal static class PoolWorker
                 const string reason = "The message holds no list of tasks, or a task that is null.";
                 await tasks.DeadLetters.PutAsync(new DeadLetter(tasks.Name, reason, delivery.Body.ToArray(), tasks.Context.Options.TimeProvider.GetUtcNow())).ConfigureAwait(false);
                 broker.Logger.LogWarning("Dead-lettered a message of pool queue {Queue}: {Reason}", tasks.Name, reason);
+                Telemetry.Count(Telemetry.DeadLettered, broker, tasks.Name);
                 marking.Add(MarkAsync(Task.CompletedTask, delivery));
                 continue;
             }
@@ -144,7 +149,7 @@ internal static class PoolWorker
             var results = new List<PoolResult>(_end);
             while (TryTake(out var task))
             {
-                results.Add(attempt > batch.MaxAttempts ? GiveUp(queue, batch, task, attempt) : RunTask(queue, batch, task));
+                results.Add(attempt > batch.MaxAttempts ? GiveUp(queue, batch, task, attempt) : RunTask(queue, batch, task, attempt));
             }
             Task givenBack;
             lock (_gate)
@@ -192,7 +197,7 @@ internal static class PoolWorker
                 return Task.CompletedTask;
             }
             // The context declares each queue once, so a handle per message costs no round trip.
-            return new Queue<ResultBatch>(name: replyTo, broker: queue.Context).PutAsync(new ResultBatch(results)).AsTask();
+            return new Queue<ResultBatch>(name: replyTo, broker: queue.Context) { Traced = false }.PutAsync(new ResultBatch(results)).AsTask();
         }
     }
 
@@ -204,14 +209,50 @@ internal static class PoolWorker
             $"(killed or crashed); the pool allows {batch.MaxAttempts} attempts.";
         DeadLetter(tasks, batch, task, reason, "a task given up");
         tasks.Context.Logger.LogWarning("Gave up a task of pool queue {Queue}: {Reason}", tasks.Name, reason);
-        return new PoolResult(task.Id, null, new RemoteError("WorkerLost", reason, null));
+        Telemetry.Count(Telemetry.TasksFailed, tasks.Context, tasks.Name);
+        return new PoolResult(task.Id, null, new RemoteError("WorkerLost", reason, null), task.TraceParent, task.TraceState);
     }
 
-    private static PoolResult RunTask(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task)
+    /// <summary>Runs <paramref name="task"/> in a span whose parent is the span that sent it, so that the task's own
+    /// spans join the caller's trace, and answers with the context of that span (or the task's, with no listener).</summary>
+    private static PoolResult RunTask(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, int attempt)
+    {
+        var broker = tasks.Context;
+        using var activity = Telemetry.Start(broker, tasks.Name, Telemetry.ProcessOperation, "run", ActivityKind.Consumer,
+            TraceEnvelope.Parse(task.TraceParent, task.TraceState));
+        activity?.SetTag("broker.delivery.attempt", attempt);
+        Telemetry.Count(Telemetry.TasksStarted, broker, tasks.Name);
+        if (attempt > 1)
+        {
+            Telemetry.Count(Telemetry.TasksRetried, broker, tasks.Name);
+        }
+        var started = broker.Options.TimeProvider.GetTimestamp();
+        var result = Run(tasks, batch, task, activity);
+        if (result.Error is { } error)
+        {
+            Telemetry.Failed(activity, error.Type, error.Message);
+        }
+        Telemetry.Count(result.Error is null ? Telemetry.TasksCompleted : Telemetry.TasksFailed, broker, tasks.Name);
+        if (Telemetry.TaskDuration.Enabled)
+        {
+            var tags = Telemetry.Tags(broker, tasks.Name);
+            if (result.Error is { } failed)
+            {
+                tags.Add("error.type", failed.Type);
+            }
+            Telemetry.TaskDuration.Record(broker.Options.TimeProvider.GetElapsedTime(started).TotalSeconds, tags);
+        }
+        var (traceParent, traceState) = activity is null ? (task.TraceParent, task.TraceState) : TraceEnvelope.Of(activity);
+        return result with { TraceParent = traceParent, TraceState = traceState };
+    }
+
+    private static PoolResult Run(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, Activity? activity)
     {
         try
         {
-            return new PoolResult(task.Id, Chunk.Run(tasks.Context.Serializer, PoolTargets.Resolve(task.Target ?? ""), task.Chunk, task.OneArgumentEach), null);
+            var method = PoolTargets.Resolve(task.Target ?? "");
+            activity?.SetTag("broker.pool.task", Pool.TaskName(method));
+            return new PoolResult(task.Id, Chunk.Run(tasks.Context.Serializer, method, task.Chunk, task.OneArgumentEach), null);
         }
         catch (PoolTaskRefusedException e)
         {
@@ -226,9 +267,12 @@ internal static class PoolWorker
     }
 
     /// <summary>Dead-letters <paramref name="task"/> as a message of its own, which could be put back as it is.</summary>
-    private static void DeadLetter(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, string reason, string what) =>
+    private static void DeadLetter(JoinableQueue<TaskBatch> tasks, TaskBatch batch, PoolTask task, string reason, string what)
+    {
         tasks.DeadLetters.Put(new DeadLetter(tasks.Name, reason,
             tasks.Context.Serializer.Serialize(batch with { Tasks = [task] }, what), tasks.Context.Options.TimeProvider.GetUtcNow()));
+        Telemetry.Count(Telemetry.DeadLettered, tasks.Context, tasks.Name);
+    }
 }
 
 /// <summary>A call the parent names for its workers over their trusted start-up channel, such as the initializer.</summary>

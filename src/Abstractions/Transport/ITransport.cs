@@ -9,6 +9,10 @@ public interface ITransport : IAsyncDisposable
     /// <summary>The transport's URL with credentials hidden.</summary>
     string DisplayUrl { get; }
 
+    /// <summary>What Broker's spans and metrics name as <c>messaging.system</c> for this transport's queues, such as
+    /// <c>rabbitmq</c>; <c>null</c> (the default) for the URL's scheme.</summary>
+    string? MessagingSystem => null;
+
     /// <summary>Queues and joinable queues, or <c>null</c>.</summary>
     IQueueBackend? Queues { get; }
 

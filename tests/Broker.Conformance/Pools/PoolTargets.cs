@@ -1,11 +1,15 @@
 namespace Broker.Conformance;
 
+using System.Diagnostics;
 using Broker;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
 
 /// <summary>What the pool tests run in workers.</summary>
 public static class Tasks
 {
     private static string s_greeting = "not initialized";
+    private static TracerProvider? s_tracing;
 
     [PoolTask]
     public static int Square(int x) => x * x;
@@ -72,6 +76,14 @@ public static class Tasks
     public static string Greeting() => s_greeting;
 
     public static void Initialize(string greeting) => s_greeting = greeting;
+
+    /// <summary>An initializer: records Broker's spans in the worker, as a service that exports them does.</summary>
+    public static void RecordSpans() => s_tracing = Sdk.CreateTracerProviderBuilder().AddBrokerInstrumentation().Build();
+
+    /// <summary>The trace, span and parent span ids of the span the task runs in, as the worker sees it.</summary>
+    [PoolTask]
+    public static string[] CurrentSpan() =>
+        Activity.Current is { } span ? [span.TraceId.ToString(), span.SpanId.ToString(), span.ParentSpanId.ToString()] : [];
 
     /// <summary>The first attempt reports its pid and waits to be killed; the next one answers.</summary>
     [PoolTask]

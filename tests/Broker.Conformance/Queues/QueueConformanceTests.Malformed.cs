@@ -61,8 +61,8 @@ public abstract partial class QueueConformanceTests
         Assert.Equal(0, await queue.DeadLetters.CountAsync());
     }
 
-    /// <summary>Random bytes, valid items cut short, and the shapes transports use for their own envelopes (a NUL
-    /// first, a NUL and a count with nothing after).</summary>
+    /// <summary>Random bytes, valid items cut short, the shapes transports use for their own envelopes (a NUL
+    /// first, a NUL and a count with nothing after), and trace contexts that are not closed or not W3C.</summary>
     private static byte[] Garbage(Random random, int i)
     {
         var json = Encoding.UTF8.GetBytes($$"""{"Name":"valid","Quantity":{{i}},"Prices":[{{i}}],"Note":null}""");
@@ -76,6 +76,10 @@ public abstract partial class QueueConformanceTests
                 return [0, (byte)random.Next(256)];
             case 3:
                 return [0, (byte)random.Next(256), .. json[..random.Next(json.Length)]];
+            case 4:
+                var context = Encoding.ASCII.GetBytes($"00-{Guid.NewGuid():N}-{random.NextInt64():x16}-01");
+                context[random.Next(context.Length)] = (byte)'g';
+                return random.Next(2) == 0 ? [0x1E, .. context[..random.Next(context.Length)]] : [0x1E, .. context, 0x1E, .. json];
             default:
                 var bytes = new byte[random.Next(0, 64)];
                 random.NextBytes(bytes);

@@ -64,7 +64,7 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
     /// package carries its README, its XML docs and its symbols; the worker host is a tool.</summary>
     private void AssertPackages(string feed)
     {
-        string[] libraries = ["Broker", "Broker.Abstractions", "Broker.Extensions.Hosting", "Broker.Transport.Local", "Broker.Transport.Redis", "Broker.Transport.RabbitMq"];
+        string[] libraries = ["Broker", "Broker.Abstractions", "Broker.Extensions.Hosting", "Broker.OpenTelemetry", "Broker.Transport.Local", "Broker.Transport.Redis", "Broker.Transport.RabbitMq"];
         foreach (var id in libraries.Append("Broker.WorkerHost"))
         {
             var package = Path.Combine(feed, $"{id}.{_version}.nupkg");

@@ -11,4 +11,8 @@ public sealed class BrokerHostOptions
     /// <summary>Whether the context is also this process's <see cref="BrokerContext.Default"/>, so that queues, locks
     /// and processes made without a broker use it, and children inherit it; true by default.</summary>
     public bool UseAsDefault { get; set; } = true;
+
+    /// <summary>What every child process calls before its target (<see cref="BrokerOptions.ChildStartup"/>): set in
+    /// code, as <c>AddBroker(o => o.ChildStartup = Telemetry.Start)</c>, to give pool workers the host's telemetry.</summary>
+    public Func<IDisposable?>? ChildStartup { get; set; }
 }

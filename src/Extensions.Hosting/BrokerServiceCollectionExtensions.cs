@@ -50,6 +50,7 @@ public static class BrokerServiceCollectionExtensions
             LoggerFactory = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance,
             TimeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System,
             Transports = [.. services.GetServices<ITransportFactory>()],
+            ChildStartup = host.ChildStartup,
         };
         return host.UseAsDefault ? BrokerContext.Configure(host.Url, options) : BrokerContext.Connect(host.Url, options);
     }

@@ -5,10 +5,15 @@ namespace Broker.Processes;
 internal static class ChildRuntime
 {
     private static volatile bool s_terminating;
+    private static IDisposable? s_started;
 
     /// <summary>Set when SIGTERM is shutting the child down: what the target raises from then on (its broker closing
     /// under it) is the shutdown, not a crash, and is not printed.</summary>
     public static void Terminating() => s_terminating = true;
+
+    /// <summary>Disposes what <see cref="BrokerOptions.ChildStartup"/> returned, once, as the child ends: an exporter
+    /// then sends what it holds.</summary>
+    public static void Ending() => Interlocked.Exchange(ref s_started, null)?.Dispose();
 
     /// <param name="spec">What the parent sent.</param>
     /// <param name="stderr">Where a failure is printed.</param>
@@ -18,6 +23,7 @@ internal static class ChildRuntime
         Process process;
         try
         {
+            s_started = BrokerContext.Default.Options.ChildStartup?.Invoke();
             process = Rebuild(spec);
         }
         catch (Exception e)

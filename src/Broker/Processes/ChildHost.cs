@@ -62,6 +62,7 @@ internal static class ChildHost
                 status?.Write(s_terminated ? -Native.SIGTERM : Environment.ExitCode);
             }
             Sync.ProcessExiting = true;
+            ChildRuntime.Ending();
             CloseBroker();
         };
         var exitCode = ChildRuntime.Run(spec, Console.Error, s_parentEnded.Task);

@@ -2,14 +2,11 @@ namespace Broker.Conformance;
 
 using System.Diagnostics;
 using Broker;
-using OpenTelemetry;
-using OpenTelemetry.Trace;
 
 /// <summary>What the pool tests run in workers.</summary>
 public static class Tasks
 {
     private static string s_greeting = "not initialized";
-    private static TracerProvider? s_tracing;
 
     [PoolTask]
     public static int Square(int x) => x * x;
@@ -76,9 +73,6 @@ public static class Tasks
     public static string Greeting() => s_greeting;
 
     public static void Initialize(string greeting) => s_greeting = greeting;
-
-    /// <summary>An initializer: records Broker's spans in the worker, as a service that exports them does.</summary>
-    public static void RecordSpans() => s_tracing = Sdk.CreateTracerProviderBuilder().AddBrokerInstrumentation().Build();
 
     /// <summary>The trace, span and parent span ids of the span the task runs in, as the worker sees it.</summary>
     [PoolTask]

@@ -8,7 +8,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class BrokerHealthChecksBuilderExtensions
 {
     /// <summary>Checks that every broker of the host's <see cref="BrokerContext"/> (see <c>AddBroker</c>) answers a
-    /// round trip within <paramref name="timeout"/> (5 seconds by default); unhealthy, with the reason, otherwise.</summary>
+    /// round trip within <paramref name="timeout"/> (5 seconds by default), unhealthy with the reason otherwise, and
+    /// that each pool of <c>AddPoolWorkers</c> has the workers it asked for alive, degraded otherwise.</summary>
     /// <param name="builder">The host's health checks.</param>
     /// <param name="name">The check's name.</param>
     /// <param name="timeout">How long a broker has to answer.</param>
@@ -17,7 +18,7 @@ public static class BrokerHealthChecksBuilderExtensions
         IEnumerable<string>? tags = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.Add(new HealthCheckRegistration(name, services => new BrokerHealthCheck(services.GetRequiredService<BrokerContext>()),
+        return builder.Add(new HealthCheckRegistration(name, services => new BrokerHealthCheck(services.GetRequiredService<BrokerContext>(), services.GetServices<PoolWorkers>()),
             HealthStatus.Unhealthy, tags, timeout ?? TimeSpan.FromSeconds(5)));
     }
 }

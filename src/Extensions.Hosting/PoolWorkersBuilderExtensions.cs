@@ -23,7 +23,11 @@ public static class PoolWorkersBuilderExtensions
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count, nameof(processes));
         }
-        builder.Services.AddSingleton<IHostedService>(services => new PoolWorkers(services.GetRequiredService<BrokerContext>(), pool, processes, maxTasksPerChild));
+        // Registered as itself too, so that the health check finds the pools the host serves; the hosted service is the
+        // same instance, found by its place among them.
+        var index = builder.Services.Count(service => service.ServiceType == typeof(PoolWorkers));
+        builder.Services.AddSingleton(services => new PoolWorkers(services.GetRequiredService<BrokerContext>(), pool, processes, maxTasksPerChild));
+        builder.Services.AddSingleton<IHostedService>(services => services.GetServices<PoolWorkers>().ElementAt(index));
         return builder;
     }
 }

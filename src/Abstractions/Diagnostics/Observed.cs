@@ -43,5 +43,5 @@ internal static class Observed
     }
 
     private static IEnumerable<Measurement<int>> AliveWorkers() =>
-        s_pools.Keys.Select(pool => new Measurement<int>(pool.AliveWorkers, new KeyValuePair<string, object?>("broker.pool.name", pool.QueueName)));
+        s_pools.Keys.Select(pool => new Measurement<int>(pool.AliveWorkers, new KeyValuePair<string, object?>("broker.pool.name", pool.Name)));
 }

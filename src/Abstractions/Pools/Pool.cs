@@ -104,6 +104,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         _broker = broker ?? BrokerContext.Default;
         _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker) { Traced = false };
+        Name = name ?? _tasks.Name;
         _results = new Queue<ResultBatch>(broker: _broker) { Traced = false };
         _outbox = new GroupCommit<(PoolTask[][] Messages, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
@@ -167,6 +168,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>The queue the tasks go to, which names the pool in its spans and metrics.</summary>
     internal string QueueName => _tasks.Name;
+
+    /// <summary>The pool's name, which worker hosts serve, or for a private pool its task queue's: it names the pool
+    /// in the metric of its workers alive.</summary>
+    internal string Name { get; }
 
     /// <summary>The worker processes of this pool alive now.</summary>
     internal int AliveWorkers => Workers().Count(w => w.IsAlive);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 /// <summary><c>AddHealthChecks().AddBroker()</c> against real servers: healthy while every broker of the URL answers,
-/// unhealthy with the reason once one is killed or was never there.</summary>
+/// unhealthy with the reason once one is killed or was never there, degraded while a served pool lacks workers.</summary>
 [Collection(CompositeProcessCollection.Name)]
 public sealed class HealthCheckTests(RabbitMqServer rabbitMq, RedisServer redis)
 {
@@ -42,10 +42,50 @@ public sealed class HealthCheckTests(RabbitMqServer rabbitMq, RedisServer redis)
         Assert.DoesNotContain("s3cret", report.Entries["broker"].Description);
     }
 
-    private static IHost Build(string url)
+    [Fact]
+    public async Task A_served_pool_with_its_workers_alive_is_healthy_and_one_whose_workers_keep_ending_is_degraded()
+    {
+        using var serving = Build(redis.Url, pool: $"healthy-{Guid.NewGuid():N}");
+        await serving.StartAsync();
+        var healthy = await ReportOnceAsync(serving, HealthStatus.Healthy);
+        Assert.Contains("2 of 2 workers alive", healthy.Entries["broker"].Description);
+        await serving.StopAsync();
+
+        // Each worker fails its start-up and ends at once; its replacement does the same.
+        using var failing = Build(redis.Url, pool: $"failing-{Guid.NewGuid():N}", childStartup: FailingStartup);
+        await failing.StartAsync();
+        var degraded = await ReportOnceAsync(failing, HealthStatus.Degraded);
+        Assert.Contains("of 2 workers alive", degraded.Entries["broker"].Description);
+        await failing.StopAsync();
+    }
+
+    public static IDisposable? FailingStartup() => throw new InvalidOperationException("This worker's start-up fails on purpose.");
+
+    /// <summary>The first report of <paramref name="status"/>, checking every 100 ms for 30 s.</summary>
+    private static async Task<HealthReport> ReportOnceAsync(IHost host, HealthStatus status)
+    {
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+        HealthReport? report = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline; await Task.Delay(100))
+        {
+            report = await health.CheckHealthAsync();
+            if (report.Status == status)
+            {
+                return report;
+            }
+        }
+        Assert.Fail($"The check never reported {status} in 30 s; last: {report?.Status} {report?.Entries["broker"].Description}");
+        return report;
+    }
+
+    private static IHost Build(string url, string? pool = null, Func<IDisposable?>? childStartup = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-        builder.Services.AddBroker(o => (o.Url, o.UseAsDefault) = (url, false));
+        var broker = builder.Services.AddBroker(o => (o.Url, o.UseAsDefault, o.ChildStartup) = (url, false, childStartup));
+        if (pool is not null)
+        {
+            broker.AddPoolWorkers(pool, processes: 2);
+        }
         builder.Services.AddHealthChecks().AddBroker(timeout: TimeSpan.FromSeconds(2));
         return builder.Build();
     }

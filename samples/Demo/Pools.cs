@@ -11,7 +11,10 @@ public static class Pools
         var n = args.Number("n", 10);
         var chunksize = args.Number("chunksize", 1);
         using var pool = Open(args);
-        var squares = pool.Map(Square, Enumerable.Range(1, n), chunksize == 0 ? null : chunksize);
+        // A long map on a terminal, or any map with --progress, shows its progress on standard error.
+        var progress = args.Flag("progress") || (n >= 1_000 && !Console.IsErrorRedirected) ? new ProgressBar(Console.Error) : null;
+        var squares = pool.MapAsync(Square, Enumerable.Range(1, n), chunksize == 0 ? null : chunksize, progress: progress).Get();
+        progress?.Finish();
         Console.WriteLine($"[{string.Join(", ", squares)}]");
         return 0;
     }

@@ -53,19 +53,28 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="QueueFullException">The queue stayed full for the whole timeout.</exception>
     /// <exception cref="BrokerSerializationException">The item cannot be serialized.</exception>
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
-    public async ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Traced && Telemetry.Source.HasListeners() ? PutInSpanAsync(item, timeout, cancellationToken) : PutItemAsync(item, timeout, cancellationToken);
+
+    /// <summary>A put in a span of its own, whose context the item carries.</summary>
+    private async ValueTask PutInSpanAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         using var activity = StartSpan(Telemetry.SendOperation, "put", ActivityKind.Producer);
         try
         {
-            var body = Write(item, out var uncreated);
-            await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
-            await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
+            await PutItemAsync(item, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (Telemetry.Failed(activity, e))
         {
             throw;
         }
+    }
+
+    private async ValueTask PutItemAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var body = Write(item, out var uncreated);
+        await HandlesWritten.CreateAsync(uncreated, cancellationToken).ConfigureAwait(false);
+        await PutBodyAsync(body, timeout, cancellationToken).ConfigureAwait(false);
         Count(Telemetry.Sent);
     }
 
@@ -117,7 +126,7 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>Takes the oldest item with its delivery (which says how often the item was delivered) and the trace
     /// context it was put with.</summary>
-    private protected async ValueTask<(T Item, Delivery Delivery, ActivityContext Sent)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
+    private protected async ValueTask<(T Item, Delivery Delivery, RemoteContext? Sent)> TakeAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var start = Traced ? Telemetry.StartTime(Context) : default;
         var deadline = new Deadline(Timeouts.From(timeout), Context.Options.TimeProvider);
@@ -134,9 +143,10 @@ public class Queue<T> : BrokerHandle
             }
             if (await ReadAsync(delivery, cancellationToken).ConfigureAwait(false) is (true, var item, var sent))
             {
-                // The span begins when the get did, and its parent is the put's, so that the trace runs on.
-                using (var activity = StartSpan(Telemetry.ReceiveOperation, "get", ActivityKind.Consumer, sent, start))
+                if (start != default)
                 {
+                    // The span begins when the get did, and its parent is the put's, so that the trace runs on.
+                    using var activity = StartSpan(Telemetry.ReceiveOperation, "get", ActivityKind.Consumer, sent?.Context ?? default, start);
                     activity?.SetTag("broker.delivery.attempt", delivery.Attempt);
                 }
                 Count(Telemetry.Consumed);
@@ -166,7 +176,7 @@ public class Queue<T> : BrokerHandle
 
     /// <summary>The item in <paramref name="delivery"/> and the trace context it was put with, or <c>false</c> when it
     /// could not be read and went to the dead letters.</summary>
-    private async ValueTask<(bool Read, T Item, ActivityContext Sent)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
+    private async ValueTask<(bool Read, T Item, RemoteContext? Sent)> ReadAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         var problem = delivery.Unreadable;
         if (problem is null && TraceEnvelope.TryUnwrap(delivery.Body, out var json, out var sent, out problem))
@@ -228,7 +238,7 @@ public class Queue<T> : BrokerHandle
     /// <summary>Python's <c>full()</c>.</summary>
     public bool Full() => MaxSize > 0 && QSize() >= MaxSize;
 
-    private protected virtual void OnTaken(Delivery delivery, ActivityContext sent)
+    private protected virtual void OnTaken(Delivery delivery, RemoteContext? sent)
     {
     }
 
@@ -266,7 +276,7 @@ public sealed record DeadLetter(string Queue, string Reason, byte[] Body, DateTi
 /// dies before <see cref="TaskDone"/> is delivered again, and <see cref="Join"/> waits for it.</summary>
 public sealed class JoinableQueue<T> : Queue<T>
 {
-    private readonly System.Collections.Concurrent.ConcurrentQueue<(UnfinishedDelivery Delivery, ActivityContext Sent)> _taken = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(UnfinishedDelivery Delivery, RemoteContext? Sent)> _taken = new();
 
     /// <inheritdoc cref="Queue{T}(int, string?, BrokerContext?)"/>
     public JoinableQueue(int maxsize = 0, string? name = null, BrokerContext? broker = null)
@@ -288,9 +298,9 @@ public sealed class JoinableQueue<T> : Queue<T>
     }
 
     /// <summary>Marks <paramref name="delivery"/> done in a span whose parent is the put's.</summary>
-    private async ValueTask SettleAsync(UnfinishedDelivery delivery, ActivityContext sent, CancellationToken cancellationToken)
+    private async ValueTask SettleAsync(UnfinishedDelivery delivery, RemoteContext? sent, CancellationToken cancellationToken)
     {
-        using var activity = StartSpan(Telemetry.SettleOperation, "task_done", ActivityKind.Consumer, sent);
+        using var activity = StartSpan(Telemetry.SettleOperation, "task_done", ActivityKind.Consumer, sent?.Context ?? default);
         try
         {
             await delivery.DoneAsync(cancellationToken).ConfigureAwait(false);
@@ -340,7 +350,7 @@ public sealed class JoinableQueue<T> : Queue<T>
     public bool Join(TimeSpan? timeout = null) => Sync.Run(JoinAsync(timeout));
 
     // A joinable queue takes from Backend.Joinable, whose deliveries are unfinished until done.
-    private protected override void OnTaken(Delivery delivery, ActivityContext sent) => _taken.Enqueue(((UnfinishedDelivery)delivery, sent));
+    private protected override void OnTaken(Delivery delivery, RemoteContext? sent) => _taken.Enqueue(((UnfinishedDelivery)delivery, sent));
 
     internal static new JoinableQueue<T> Attach(BrokerContext broker, HandleDescriptor descriptor) =>
         new(descriptor.Size, descriptor.Name, broker);

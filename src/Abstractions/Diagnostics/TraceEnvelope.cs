@@ -65,12 +65,12 @@ internal static class TraceEnvelope
         return wrapped;
     }
 
-    /// <summary>The JSON of <paramref name="body"/>, and the context in front of it (default when none). False, with
+    /// <summary>The JSON of <paramref name="body"/>, and the context in front of it (null when none). False, with
     /// the reason, when the body begins as a context does but holds none that can be read.</summary>
-    public static bool TryUnwrap(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> json, out ActivityContext context, out string? problem)
+    public static bool TryUnwrap(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> json, out RemoteContext? context, out string? problem)
     {
         json = body;
-        context = default;
+        context = null;
         problem = null;
         var span = body.Span;
         if (span.IsEmpty || span[0] != Mark)
@@ -88,12 +88,13 @@ internal static class TraceEnvelope
         var parent = Encoding.ASCII.GetString(stateAt < 0 ? header : header[..stateAt]);
         var state = stateAt < 0 ? null : Encoding.ASCII.GetString(header[(stateAt + 1)..]);
         if (!IsTraceParent(header[..TraceParentLength]) || (stateAt < 0 ? header.Length != TraceParentLength : stateAt != TraceParentLength)
-            || !ActivityContext.TryParse(parent, state, isRemote: true, out context))
+            || !ActivityContext.TryParse(parent, state, isRemote: true, out var parsed))
         {
             problem = $"The item's trace context '{parent}' is not a W3C traceparent.";
             return false;
         }
         json = body[(end + 1)..];
+        context = new RemoteContext(parsed);
         return true;
     }
 }

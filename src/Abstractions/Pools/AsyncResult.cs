@@ -54,6 +54,23 @@ public sealed class AsyncResult<T>
         _completion.TrySetResult(value);
     }
 
+    /// <summary>Ends the wait as cancelled by <paramref name="cancellationToken"/>: the error callback gets the
+    /// cancellation, and awaiting throws it. An answer that comes later is dropped.</summary>
+    internal void Cancel(CancellationToken cancellationToken)
+    {
+        var cancelled = new OperationCanceledException(cancellationToken);
+        try
+        {
+            _errorCallback?.Invoke(cancelled);
+        }
+        catch (Exception e)
+        {
+            _completion.TrySetException(new AggregateException(cancelled, e));
+            return;
+        }
+        _completion.TrySetCanceled(cancellationToken);
+    }
+
     internal void Fail(Exception error)
     {
         try

@@ -210,12 +210,45 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <summary>How often <see cref="ServeAsync"/> logs its workers' health: 30 seconds.</summary>
     public static TimeSpan HealthInterval { get; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Runs <paramref name="func"/> in a worker; Python's <c>apply_async</c>.</summary>
-    public AsyncResult<TResult> ApplyAsync<TResult>(Delegate func, object?[] args, Action<TResult>? callback = null, Action<Exception>? errorCallback = null)
+    /// <summary>Runs <paramref name="func"/> in a worker; Python's <c>apply_async</c>. Cancelling ends the wait at
+    /// once: the result is cancelled and its answer, should one come, dropped; a task already sent still runs.</summary>
+    public AsyncResult<TResult> ApplyAsync<TResult>(Delegate func, object?[] args, Action<TResult>? callback = null, Action<Exception>? errorCallback = null,
+        CancellationToken cancellationToken = default)
     {
         var (task, result) = PrepareApply(func, args, callback, errorCallback);
-        Send(task);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            CancelWith(result, Send(task), cancellationToken);
+        }
+        else
+        {
+            result.Cancel(cancellationToken);
+        }
         return result;
+    }
+
+    /// <summary>Cancels <paramref name="result"/> when <paramref name="cancellationToken"/> fires before it is done,
+    /// and stops waiting for the answers of its tasks <paramref name="ids"/>.</summary>
+    private void CancelWith<T>(AsyncResult<T> result, long[] ids, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return;
+        }
+        var registration = cancellationToken.Register(() =>
+        {
+            var forgotten = false;
+            foreach (var id in ids)
+            {
+                forgotten |= _pending.TryRemove(id, out _);
+            }
+            if (forgotten)
+            {
+                result.Cancel(cancellationToken);
+                CheckDrained();
+            }
+        });
+        result.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Checks and writes a call of <paramref name="func"/> now, to be sent by <see cref="Send"/> now or later:
@@ -239,17 +272,20 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>Sends a prepared task; a task of a call the pool <paramref name="acceptedEarlier"/> (an Imap's) still
     /// goes after <see cref="Close"/>.</summary>
-    internal void Send(PreparedTask task, bool acceptedEarlier = false) => Submit(task.Method, task.Calls, task.OnResult, acceptedEarlier);
+    internal long[] Send(PreparedTask task, bool acceptedEarlier = false) => Submit(task.Method, task.Calls, task.OnResult, acceptedEarlier);
 
     /// <summary>Runs <paramref name="func"/> in a worker and waits for its result; Python's <c>apply</c>.</summary>
     /// <exception cref="RemoteTaskException">The task raised in its worker.</exception>
     public TResult Apply<TResult>(Delegate func, params object?[] args) => ApplyAsync<TResult>(func, args).Get();
 
     /// <summary>Applies <paramref name="func"/> to every item, in chunks of <paramref name="chunksize"/> (by default
-    /// the items spread in four chunks per worker, as Python does); the results keep the items' order.</summary>
+    /// the items spread in four chunks per worker, as Python does); the results keep the items' order.
+    /// <paramref name="progress"/> hears of each chunk whose results are in; cancelling ends the wait at once, as
+    /// <see cref="ApplyAsync"/>'s does.</summary>
     public AsyncResult<List<TResult>> MapAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null,
-        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
-        MapChunksAsync<TArg, TResult>(func.Method, items, chunksize, Chunk.WriteItems, callback, errorCallback);
+        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null, IProgress<PoolProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        MapChunksAsync<TArg, TResult>(func.Method, items, chunksize, Chunk.WriteItems, callback, errorCallback, progress, cancellationToken);
 
     /// <summary>Python's <c>map</c>.</summary>
     public List<TResult> Map<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int? chunksize = null) =>
@@ -257,17 +293,25 @@ public sealed class Pool : IAsyncDisposable, IDisposable
 
     /// <summary>Like <see cref="MapAsync"/>, each item being the list of <paramref name="func"/>'s arguments.</summary>
     public AsyncResult<List<TResult>> StarmapAsync<TResult>(Delegate func, IEnumerable<object?[]> argumentLists, int? chunksize = null,
-        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null) =>
-        MapChunksAsync<object?[], TResult>(func.Method, argumentLists, chunksize, Chunk.WriteArguments, callback, errorCallback);
+        Action<List<TResult>>? callback = null, Action<Exception>? errorCallback = null, IProgress<PoolProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        MapChunksAsync<object?[], TResult>(func.Method, argumentLists, chunksize, Chunk.WriteArguments, callback, errorCallback, progress, cancellationToken);
 
     private AsyncResult<List<TResult>> MapChunksAsync<TItem, TResult>(MethodInfo method, IEnumerable<TItem> items, int? chunksize,
-        ChunkWriter<TItem> write, Action<List<TResult>>? callback, Action<Exception>? errorCallback)
+        ChunkWriter<TItem> write, Action<List<TResult>>? callback, Action<Exception>? errorCallback, IProgress<PoolProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var result = new AsyncResult<List<TResult>>(callback, errorCallback);
         var list = items as IReadOnlyCollection<TItem> ?? items.ToList();
         var chunks = Chunks(method, list, chunksize ?? DefaultChunkSize(list.Count), write);
         var values = new TResult[list.Count];
         var left = chunks.Count;
+        var done = 0;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            result.Cancel(cancellationToken);
+            return result;
+        }
         if (left == 0)
         {
             result.Complete([]);
@@ -281,10 +325,11 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             tasks.Add((calls, reply => Deliver(result, reply, chunkValues =>
             {
                 Results<TResult>(method, chunkValues).CopyTo(values, start);
+                progress?.Report(new PoolProgress(Interlocked.Add(ref done, calls.Count), list.Count));
                 return Interlocked.Decrement(ref left) == 0 ? (true, values.ToList()) : (false, null!);
             })));
         }
-        Submit(method, InMessages(tasks));
+        CancelWith(result, Submit(method, InMessages(tasks)), cancellationToken);
         return result;
     }
 
@@ -296,24 +341,26 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     /// <paramref name="items"/> is read as the results are: at most two chunks a worker are out at once, so a long or
     /// endless source is fine. A source that throws ends the results where it threw, after those of the items before.
     /// A pool closed meanwhile still runs what an Imap begun before reads; <see cref="Join"/> waits for it until its
-    /// results are read to the end or the enumeration is disposed.</summary>
-    public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1) =>
-        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), CancellationToken.None).ToBlockingEnumerable();
+    /// results are read to the end or the enumeration is disposed. <paramref name="progress"/> hears of each chunk whose results are in (see <see cref="PoolProgress"/>).</summary>
+    public IEnumerable<TResult> Imap<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
+        IProgress<PoolProgress>? progress = null) =>
+        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize, progress), CancellationToken.None).ToBlockingEnumerable();
 
     /// <summary><see cref="Imap"/> as an async stream: results in the items' order, awaited rather than waited for.
     /// Cancelling ends the wait for the next result, and the stream; the tasks already sent still run.</summary>
     public IAsyncEnumerable<TResult> ImapAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
-        CancellationToken cancellationToken = default) =>
-        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), cancellationToken);
+        IProgress<PoolProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Ordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize, progress), cancellationToken);
 
     /// <summary>Python's <c>imap_unordered</c>: results as they come, the source read as they are (see <see cref="Imap"/>).</summary>
-    public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1) =>
-        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), CancellationToken.None).ToBlockingEnumerable();
+    public IEnumerable<TResult> ImapUnordered<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
+        IProgress<PoolProgress>? progress = null) =>
+        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize, progress), CancellationToken.None).ToBlockingEnumerable();
 
     /// <summary><see cref="ImapUnordered"/> as an async stream, cancelled as <see cref="ImapAsync"/> is.</summary>
     public IAsyncEnumerable<TResult> ImapUnorderedAsync<TArg, TResult>(Func<TArg, TResult> func, IEnumerable<TArg> items, int chunksize = 1,
-        CancellationToken cancellationToken = default) =>
-        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize), cancellationToken);
+        IProgress<PoolProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Unordered(new ImapFeed<TArg, TResult>(this, func.Method, items, chunksize, progress), cancellationToken);
 
     private static async IAsyncEnumerable<TResult> Ordered<TArg, TResult>(ImapFeed<TArg, TResult> feed,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -331,7 +378,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 {
                     break;
                 }
-                foreach (var result in await oldest.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
+                var results = await oldest.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                feed.Report(results.Count);
+                foreach (var result in results)
                 {
                     yield return result;
                 }
@@ -359,7 +408,9 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 }
                 var done = await finished.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 inFlight--;
-                foreach (var result in await done.Task.ConfigureAwait(false))
+                var results = await done.Task.ConfigureAwait(false);
+                feed.Report(results.Count);
+                foreach (var result in results)
                 {
                     yield return result;
                 }
@@ -494,10 +545,13 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         private readonly Pool _pool;
         private readonly MethodInfo _method;
         private readonly IEnumerator<TArg[]> _chunks;
+        private readonly IProgress<PoolProgress>? _progress;
         private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _sourceFailure;
         private int _ended;
+        private int _read;
+        private int _done;
 
-        public ImapFeed(Pool pool, MethodInfo method, IEnumerable<TArg> items, int chunksize)
+        public ImapFeed(Pool pool, MethodInfo method, IEnumerable<TArg> items, int chunksize, IProgress<PoolProgress>? progress)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(chunksize, 1);
             PoolTargets.Check(method);
@@ -507,7 +561,14 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 // Join waits for this feed as for a task pending.
                 pool._feeds++;
             }
-            (_pool, _method, _chunks) = (pool, method, items.Chunk(chunksize).GetEnumerator());
+            (_pool, _method, _chunks, _progress) = (pool, method, items.Chunk(chunksize).GetEnumerator(), progress);
+        }
+
+        /// <summary>Tells the progress of <paramref name="results"/> more in; the total is known once the source ended.</summary>
+        public void Report(int results)
+        {
+            _done += results;
+            _progress?.Report(new PoolProgress(_done, _ended == 1 ? _read : null));
         }
 
         /// <summary>Chunks out at once at the most: two a worker (see <see cref="CountedWorkers"/>).</summary>
@@ -534,6 +595,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 Dispose();
                 return null;
             }
+            _read += _chunks.Current.Length;
             var (task, result) = _pool.PrepareChunk<TArg, TResult>(_method, _chunks.Current);
             if (whenDone is not null)
             {
@@ -612,13 +674,14 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private TResult[] Results<TResult>(MethodInfo method, RawJson values) => Chunk.ReadResults<TResult>(_broker.Serializer, method, values);
 
     /// <summary>Sends a task of <paramref name="calls"/>; its answer goes to <paramref name="onResult"/>.</summary>
-    private void Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult, bool acceptedEarlier = false) =>
+    private long[] Submit(MethodInfo method, Calls calls, Action<PoolResult> onResult, bool acceptedEarlier = false) =>
         Submit(method, [[(calls, onResult)]], acceptedEarlier);
 
     /// <summary>Sends messages of tasks, each task answered to its own callback. Tasks of a call the pool
     /// <paramref name="acceptedEarlier"/> (an Imap's) still go after <see cref="Close"/>. Several messages (a large
-    /// map's) go alone and together, in one trip where the transport can, so that none waits behind others' tasks.</summary>
-    private void Submit(MethodInfo method, IReadOnlyList<IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)>> messages, bool acceptedEarlier = false)
+    /// map's) go alone and together, in one trip where the transport can, so that none waits behind others' tasks.
+    /// Returns the tasks' ids.</summary>
+    private long[] Submit(MethodInfo method, IReadOnlyList<IReadOnlyList<(Calls Calls, Action<PoolResult> OnResult)>> messages, bool acceptedEarlier = false)
     {
         lock (_gate)
         {
@@ -626,7 +689,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         if (messages.Count == 0)
         {
-            return;
+            return [];
         }
         var target = PoolTargets.Name(method);
         // The send's span lasts until the broker has the tasks; the caller's own activity stays current.
@@ -649,6 +712,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         var tasks = messages.SelectMany(message => message).ToList();
         IReadOnlyList<BrokerHandle> uncreated = tasks.Any(task => task.Calls.Uncreated.Count > 0) ? [.. tasks.SelectMany(task => task.Calls.Uncreated)] : [];
         _ = SubmitAsync(outgoing, outgoing.Length > 1 ? MostCallsPerMessage : tasks.Sum(task => task.Calls.Count), uncreated, activity);
+        return [.. outgoing.SelectMany(message => message).Select(task => task.Id)];
     }
 
     /// <summary>How spans name a task's target: its type and method.</summary>

@@ -97,6 +97,15 @@ public sealed class DemoTests
     }
 
     [Fact]
+    public async Task Pool_map_with_progress_draws_a_bar_to_the_end_on_standard_error()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-map", "--n", "10", "--chunksize", "2", "--processes", "2", "--progress");
+        Assert.True(exitCode == 0, errors);
+        Assert.Equal("[1, 4, 9, 16, 25, 36, 49, 64, 81, 100]", lines[^1]);
+        Assert.Contains("\r[##############################] 10/10", errors);
+    }
+
+    [Fact]
     public async Task Pool_apply_shows_a_callback_and_a_worker_exception()
     {
         var (exitCode, lines, errors) = await DemoRunner.RunAsync("pool-apply");

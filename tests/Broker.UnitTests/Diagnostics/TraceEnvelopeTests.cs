@@ -16,7 +16,7 @@ public sealed class TraceEnvelopeTests
         Assert.Same(s_json, TraceEnvelope.Wrap(s_json, null));
         Assert.True(TraceEnvelope.TryUnwrap(s_json, out var json, out var context, out var problem));
         Assert.Equal(s_json, json.ToArray());
-        Assert.Equal(default, context);
+        Assert.Null(context);
         Assert.Null(problem);
     }
 
@@ -34,8 +34,9 @@ public sealed class TraceEnvelopeTests
         Assert.Equal(0x1E, body[0]);
         Assert.True(TraceEnvelope.TryUnwrap(body, out var json, out var context, out var problem), problem);
         Assert.Equal(s_json, json.ToArray());
+        var sent = Assert.IsType<RemoteContext>(context).Context;
         Assert.Equal((activity.TraceId, activity.SpanId, ActivityTraceFlags.Recorded, state, true),
-            (context.TraceId, context.SpanId, context.TraceFlags, context.TraceState, context.IsRemote));
+            (sent.TraceId, sent.SpanId, sent.TraceFlags, sent.TraceState, sent.IsRemote));
     }
 
     [Theory]

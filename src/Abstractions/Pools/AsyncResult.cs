@@ -56,22 +56,14 @@ public sealed class AsyncResult<T>
 
     /// <summary>Ends the wait as cancelled by <paramref name="cancellationToken"/>: the error callback gets the
     /// cancellation, and awaiting throws it. An answer that comes later is dropped.</summary>
-    internal void Cancel(CancellationToken cancellationToken)
-    {
-        var cancelled = new OperationCanceledException(cancellationToken);
-        try
-        {
-            _errorCallback?.Invoke(cancelled);
-        }
-        catch (Exception e)
-        {
-            _completion.TrySetException(new AggregateException(cancelled, e));
-            return;
-        }
-        _completion.TrySetCanceled(cancellationToken);
-    }
+    internal void Cancel(CancellationToken cancellationToken) =>
+        End(new OperationCanceledException(cancellationToken), () => _completion.TrySetCanceled(cancellationToken));
 
-    internal void Fail(Exception error)
+    internal void Fail(Exception error) => End(error, () => _completion.TrySetException(error));
+
+    /// <summary>Hands <paramref name="error"/> to the error callback, then settles the result; a callback that throws
+    /// fails it with both.</summary>
+    private void End(Exception error, Action settle)
     {
         try
         {
@@ -82,6 +74,6 @@ public sealed class AsyncResult<T>
             _completion.TrySetException(new AggregateException(error, e));
             return;
         }
-        _completion.TrySetException(error);
+        settle();
     }
 }

@@ -13,10 +13,7 @@ public abstract partial class TransportPoolTests
     {
         using var recorder = new TraceRecorder();
         // Pool workers are children: each starts telemetry as the context's ChildStartup says.
-        await using var traced = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None), new BrokerOptions
-        {
-            ChildStartup = ChildTracing.Start,
-        });
+        await using var traced = await TraceRecorder.TracedChildrenAsync(Broker);
         await using var pool = new Pool(1, broker: traced);
         ActivityTraceId trace;
         ActivitySpanId caller;
@@ -54,10 +51,7 @@ public abstract partial class TransportPoolTests
     {
         var exported = new List<MetricSnapshot>();
         using var meters = Sdk.CreateMeterProviderBuilder().AddBrokerInstrumentation().AddInMemoryExporter(exported).Build();
-        await using var traced = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None), new BrokerOptions
-        {
-            ChildStartup = ChildTracing.Start,
-        });
+        await using var traced = await TraceRecorder.TracedChildrenAsync(Broker);
         await using var pool = new Pool(1, broker: traced);
         Assert.Equal([1, 4], await pool.MapAsync(Tasks.Square, [1, 2], chunksize: 1).Task.WaitAsync(Patience));
         await Assert.ThrowsAsync<RemoteTaskException>(() => pool.ApplyAsync<int>(Tasks.Fail, ["no"]).Task.WaitAsync(Patience));

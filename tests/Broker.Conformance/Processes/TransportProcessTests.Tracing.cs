@@ -11,10 +11,7 @@ public abstract partial class TransportProcessTests
     public async Task A_child_that_starts_telemetry_at_start_up_records_its_get_in_the_putters_trace()
     {
         using var recorder = new TraceRecorder();
-        await using var traced = BrokerContext.Connect(await Broker.ShareAsync(CancellationToken.None), new BrokerOptions
-        {
-            ChildStartup = ChildTracing.Start,
-        });
+        await using var traced = await TraceRecorder.TracedChildrenAsync(Broker);
         var inbox = new Queue<string>(broker: traced);
         var reports = new Queue<string[]>(broker: traced);
         await using var child = new Process(ChildTracing.ReportGetSpan, inbox, reports) { Context = traced };

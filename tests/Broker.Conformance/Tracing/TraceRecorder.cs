@@ -2,6 +2,7 @@ namespace Broker.Conformance;
 
 using System.Collections;
 using System.Diagnostics;
+using Broker;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 
@@ -20,6 +21,11 @@ internal sealed class TraceRecorder : ICollection<Activity>, IDisposable
 
     public TraceRecorder() =>
         _provider = Sdk.CreateTracerProviderBuilder().AddSource(Source.Name).AddBrokerInstrumentation().AddInMemoryExporter(this).Build();
+
+    /// <summary>A context on <paramref name="broker"/>'s broker whose children, pool workers included, record Broker's
+    /// spans and metrics from their start-up (<see cref="ChildTracing.Start"/>).</summary>
+    public static async Task<BrokerContext> TracedChildrenAsync(BrokerContext broker) =>
+        BrokerContext.Connect(await broker.ShareAsync(CancellationToken.None), new BrokerOptions { ChildStartup = ChildTracing.Start });
 
     /// <summary>Starts a span of the test's own, whose trace this recorder keeps.</summary>
     public Activity BeginTrace(string name)

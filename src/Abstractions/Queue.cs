@@ -54,21 +54,10 @@ public class Queue<T> : BrokerHandle
     /// <exception cref="BrokerSerializationException">The item cannot be serialized.</exception>
     /// <exception cref="ItemTooLargeException">The item, serialized, is larger than <see cref="MaxItemSize"/>.</exception>
     public ValueTask PutAsync(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        Traced && Telemetry.Source.HasListeners() ? PutInSpanAsync(item, timeout, cancellationToken) : PutItemAsync(item, timeout, cancellationToken);
-
-    /// <summary>A put in a span of its own, whose context the item carries.</summary>
-    private async ValueTask PutInSpanAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
-        using var activity = StartSpan(Telemetry.SendOperation, "put", ActivityKind.Producer);
-        try
-        {
-            await PutItemAsync(item, timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Telemetry.Failed(activity, e))
-        {
-            throw;
-        }
-    }
+        Traced && Telemetry.Source.HasListeners()
+            // The item carries the context of the put's span.
+            ? InSpanAsync(() => PutItemAsync(item, timeout, cancellationToken), Telemetry.SendOperation, "put", ActivityKind.Producer)
+            : PutItemAsync(item, timeout, cancellationToken);
 
     private async ValueTask PutItemAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -194,6 +183,21 @@ public class Queue<T> : BrokerHandle
         return (false, default!, default);
     }
 
+    /// <summary>Runs <paramref name="operation"/> in a span of this queue's, marked failed if it throws; for callers that
+    /// checked someone listens, as the closure is not free.</summary>
+    private protected async ValueTask InSpanAsync(Func<ValueTask> operation, string type, string name, ActivityKind kind, ActivityContext parent = default)
+    {
+        using var activity = StartSpan(type, name, kind, parent);
+        try
+        {
+            await operation().ConfigureAwait(false);
+        }
+        catch (Exception e) when (Telemetry.Failed(activity, e))
+        {
+            throw;
+        }
+    }
+
     /// <summary>Starts a span of this queue's, if it is traced and someone listens.</summary>
     private protected Activity? StartSpan(string type, string name, ActivityKind kind, ActivityContext parent = default, DateTimeOffset start = default) =>
         Traced ? Telemetry.Start(Context, Name, type, name, kind, parent, start) : null;
@@ -294,21 +298,10 @@ public sealed class JoinableQueue<T> : Queue<T>
         {
             throw new InvalidOperationException($"TaskDone() was called more times than items were taken from queue '{Name}' in this process.");
         }
-        return Telemetry.Source.HasListeners() ? SettleAsync(taken.Delivery, taken.Sent, cancellationToken) : taken.Delivery.DoneAsync(cancellationToken);
-    }
-
-    /// <summary>Marks <paramref name="delivery"/> done in a span whose parent is the put's.</summary>
-    private async ValueTask SettleAsync(UnfinishedDelivery delivery, RemoteContext? sent, CancellationToken cancellationToken)
-    {
-        using var activity = StartSpan(Telemetry.SettleOperation, "task_done", ActivityKind.Consumer, sent?.Context ?? default);
-        try
-        {
-            await delivery.DoneAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Telemetry.Failed(activity, e))
-        {
-            throw;
-        }
+        return Telemetry.Source.HasListeners()
+            // The mark's span is the child of the put's.
+            ? InSpanAsync(() => taken.Delivery.DoneAsync(cancellationToken), Telemetry.SettleOperation, "task_done", ActivityKind.Consumer, taken.Sent?.Context ?? default)
+            : taken.Delivery.DoneAsync(cancellationToken);
     }
 
     /// <summary>Python's <c>task_done()</c>.</summary>

@@ -236,9 +236,9 @@ internal static class PoolWorker
         if (Telemetry.TaskDuration.Enabled)
         {
             var tags = Telemetry.Tags(broker, tasks.Name);
-            if (result.Error is { } failed)
+            if (result.Error is not null)
             {
-                tags.Add("error.type", failed.Type);
+                tags.Add("error.type", result.Error.Type);
             }
             Telemetry.TaskDuration.Record(broker.Options.TimeProvider.GetElapsedTime(started).TotalSeconds, tags);
         }

@@ -164,8 +164,11 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         _ => e,
     };
 
-    /// <summary>A fault of the connection, worth another try: not refused credentials, which would fail the same way again.</summary>
-    private static bool IsConnectionFault(Exception e) => e is RedisConnectionException or RedisTimeoutException && !IsAuthenticationFailure(e);
+    /// <summary>A fault of the connection, worth another try: not refused credentials, which would fail the same way again.
+    /// A cancellation with no token is the client's own: it drops the commands it held when its connection broke.</summary>
+    private static bool IsConnectionFault(Exception e) =>
+        e is RedisConnectionException or RedisTimeoutException or OperationCanceledException { CancellationToken.CanBeCanceled: false }
+        && !IsAuthenticationFailure(e);
 
     private static bool IsAuthenticationFailure(Exception? e)
     {

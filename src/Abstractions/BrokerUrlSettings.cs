@@ -66,4 +66,19 @@ public sealed class BrokerUrlSettings
             ? value
             : throw new BrokerUrlException($"'{_url.Display}' sets {key} to '{text}': give a whole number from {minimum} to {maximum}.");
     }
+
+    /// <summary>Text that <paramref name="isValid"/> accepts; <paramref name="fallback"/> when absent.</summary>
+    /// <param name="key">The setting.</param>
+    /// <param name="fallback">The value when the URL does not set it.</param>
+    /// <param name="isValid">Whether a value can be used.</param>
+    /// <param name="rule">What a valid value looks like, for the message, such as <c>give 1 to 64 letters or digits</c>.</param>
+    public string Text(string key, string fallback, Func<string, bool> isValid, string rule)
+    {
+        ArgumentNullException.ThrowIfNull(isValid);
+        if (!_values.TryGetValue(key, out var text))
+        {
+            return fallback;
+        }
+        return isValid(text) ? text : throw new BrokerUrlException($"'{_url.Display}' sets {key} to '{text}': {rule}.");
+    }
 }

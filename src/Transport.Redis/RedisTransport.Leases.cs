@@ -36,7 +36,7 @@ internal sealed partial class RedisTransport
         foreach (var queue in _taken.Keys.GroupBy(d => d.Queue))
         {
             var ids = queue.ToDictionary(d => d.Id);
-            var lost = (RedisResult[])(await EvaluateAsync(RedisScripts.Renew, [new QueueKeys(queue.Key).Leases],
+            var lost = (RedisResult[])(await EvaluateAsync(RedisScripts.Renew, [_keys.Queue(queue.Key).Leases],
                 [leaseMs, .. ids.Keys.Select(id => (RedisValue)id)], _stopping.Token).ConfigureAwait(false))!;
             foreach (var id in lost.Select(r => (long)r))
             {
@@ -46,7 +46,7 @@ internal sealed partial class RedisTransport
         }
         foreach (var ((name, owner), lost) in _held)
         {
-            if ((int)await EvaluateAsync(RedisScripts.RenewLock, [new LockKeys(name).Lock], [owner.ToString(), leaseMs], _stopping.Token).ConfigureAwait(false) == 0
+            if ((int)await EvaluateAsync(RedisScripts.RenewLock, [_keys.Lock(name).Lock], [owner.ToString(), leaseMs], _stopping.Token).ConfigureAwait(false) == 0
                 && _held.TryRemove((name, owner), out _))
             {
                 _logger.LogWarning("Lock {Lock} was lost: its lease ended before it could be renewed.", name);

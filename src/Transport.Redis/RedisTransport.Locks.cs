@@ -7,7 +7,7 @@ internal sealed partial class RedisTransport
 {
     public async ValueTask<LockLease?> AcquireAsync(string name, LockOwner owner, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var keys = new LockKeys(name);
+        var keys = _keys.Lock(name);
         long fencingToken = 0;
         var acquired = await WaitAsync(keys.Channel, timeout, async ct =>
         {
@@ -26,7 +26,7 @@ internal sealed partial class RedisTransport
 
     public async ValueTask ReleaseAsync(string name, LockOwner owner, CancellationToken cancellationToken)
     {
-        var keys = new LockKeys(name);
+        var keys = _keys.Lock(name);
         if (_held.TryRemove((name, owner), out var lost))
         {
             lost.Dispose();
@@ -38,5 +38,5 @@ internal sealed partial class RedisTransport
     }
 
     public async ValueTask<bool> IsHeldAsync(string name, CancellationToken cancellationToken) =>
-        await RunAsync(static (db, key) => db.KeyExistsAsync(key), (RedisKey)new LockKeys(name).Lock, cancellationToken).ConfigureAwait(false);
+        await RunAsync(static (db, key) => db.KeyExistsAsync(key), (RedisKey)_keys.Lock(name).Lock, cancellationToken).ConfigureAwait(false);
 }

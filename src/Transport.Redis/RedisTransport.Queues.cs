@@ -14,7 +14,7 @@ internal sealed partial class RedisTransport
 
     public async ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
-        var keys = new QueueKeys(queue);
+        var keys = _keys.Queue(queue);
         var declared = (int)await EvaluateAsync(RedisScripts.Declare, [keys.Meta], [maxSize], cancellationToken).ConfigureAwait(false);
         if (declared != maxSize)
         {
@@ -30,7 +30,7 @@ internal sealed partial class RedisTransport
     {
         var puts = Puts(queue);
         RedisValue item = body.ToArray();
-        return await WaitAsync(new QueueKeys(queue).Channel, timeout, ct => puts.CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
+        return await WaitAsync(_keys.Queue(queue).Channel, timeout, ct => puts.CommitAsync(item, ct), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Puts the items in one script, as far as the queue has room; each item that did not fit then waits for
@@ -53,7 +53,7 @@ internal sealed partial class RedisTransport
     /// <summary>Puts what the queue has room for; each item that did not fit waits for room on its own.</summary>
     private async Task<IReadOnlyList<bool>> PutManyAsync(string queue, IReadOnlyList<RedisValue> bodies)
     {
-        var keys = new QueueKeys(queue);
+        var keys = _keys.Queue(queue);
         var put = (int)await EvaluateAsync(RedisScripts.Put, [keys.Items, keys.Meta, keys.Unfinished], [keys.Channel, .. bodies], CancellationToken.None).ConfigureAwait(false);
         return [.. bodies.Select((_, i) => i < put)];
     }
@@ -83,7 +83,7 @@ internal sealed partial class RedisTransport
 
     private async Task<List<RedisDelivery>> TakeItemsAsync(string queue, bool acknowledge, int most, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var keys = new QueueKeys(queue);
+        var keys = _keys.Queue(queue);
         var delivered = new List<RedisDelivery>();
         await WaitAsync(keys.Channel, timeout, async ct =>
         {
@@ -141,18 +141,18 @@ internal sealed partial class RedisTransport
 
     private async Task<IReadOnlyList<long>> AckManyAsync(string queue, IReadOnlyList<long> ids)
     {
-        var keys = new QueueKeys(queue);
+        var keys = _keys.Queue(queue);
         var left = (RedisResult[])(await EvaluateAsync(RedisScripts.Ack, [keys.Taken, keys.Leases, keys.Unfinished],
             [keys.Channel, .. ids.Select(id => (RedisValue)id)], CancellationToken.None).ConfigureAwait(false))!;
         return [.. left.Select(result => (long)result)];
     }
 
     public async ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken) =>
-        await RunAsync(static (db, key) => db.ListLengthAsync(key), (RedisKey)new QueueKeys(queue).Items, cancellationToken).ConfigureAwait(false);
+        await RunAsync(static (db, key) => db.ListLengthAsync(key), (RedisKey)_keys.Queue(queue).Items, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<bool> JoinAsync(string queue, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var keys = new QueueKeys(queue);
+        var keys = _keys.Queue(queue);
         return await WaitAsync(keys.Channel, timeout, async ct =>
             (long)await RunAsync(static (db, key) => db.StringGetAsync(key), (RedisKey)keys.Unfinished, ct).ConfigureAwait(false) <= 0,
             cancellationToken).ConfigureAwait(false);

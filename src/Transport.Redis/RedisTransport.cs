@@ -11,12 +11,11 @@ namespace Broker.Transport.Redis;
 /// that this transport renews while its process lives; a dead holder's lease ends and its item or lock comes back.</summary>
 internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoinableQueueBackend, ILockBackend, IValueBackend
 {
-    private const string Prefix = "broker:";
-
     /// <summary>The most puts, or acknowledgements, that go to one queue in one script.</summary>
     private const int MostAtOnce = 256;
     private readonly BrokerUrl _url;
     private readonly RedisOptions _options;
+    private readonly RedisKeys _keys;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline _retry;
@@ -36,6 +35,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         _url = url;
         _time = time;
         _options = RedisOptions.From(url, given);
+        _keys = new RedisKeys(_options.KeyPrefix);
         _logger = logger;
         var configuration = Configure(url);
         given.ConfigureConnection?.Invoke(configuration);
@@ -80,12 +80,12 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
                 // Each goes back to the head of its queue: the newest first, so that the oldest leads again.
                 foreach (var taken in _taken.Keys.OrderByDescending(d => d.Id))
                 {
-                    var keys = new QueueKeys(taken.Queue);
+                    var keys = _keys.Queue(taken.Queue);
                     await EvaluateAsync(RedisScripts.GiveBack, [keys.Items, keys.Taken, keys.Leases], [taken.Id, keys.Channel], CancellationToken.None).ConfigureAwait(false);
                 }
                 foreach (var (name, owner) in _held.Keys)
                 {
-                    await EvaluateAsync(RedisScripts.Release, [new LockKeys(name).Lock], [owner.ToString(), new LockKeys(name).Channel], CancellationToken.None).ConfigureAwait(false);
+                    await EvaluateAsync(RedisScripts.Release, [_keys.Lock(name).Lock], [owner.ToString(), _keys.Lock(name).Channel], CancellationToken.None).ConfigureAwait(false);
                 }
             }
             catch (BrokerUnavailableException e)
@@ -217,29 +217,6 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
                 : throw new BrokerUrlException($"'{url.Display}' names database '{database}': a Redis database is a number, as in redis://host:6379/0.");
         }
         return configuration;
-    }
-
-    private static RedisKey ValueKey(string name) => $"{Prefix}v:{{{name}}}";
-
-    private static string ValueChannel(string name) => $"{Prefix}v:{{{name}}}:changed";
-
-    /// <summary>One queue's keys, in one hash slot (the name in braces) so that its scripts run on a cluster too.</summary>
-    private readonly record struct QueueKeys(string Name)
-    {
-        public string Items => $"{Prefix}q:{{{Name}}}:items";
-        public string Taken => $"{Prefix}q:{{{Name}}}:taken";
-        public string Leases => $"{Prefix}q:{{{Name}}}:leases";
-        public string Unfinished => $"{Prefix}q:{{{Name}}}:unfinished";
-        public string Ids => $"{Prefix}q:{{{Name}}}:ids";
-        public string Meta => $"{Prefix}q:{{{Name}}}:meta";
-        public string Channel => $"{Prefix}q:{{{Name}}}:signal";
-    }
-
-    private readonly record struct LockKeys(string Name)
-    {
-        public string Lock => $"{Prefix}l:{{{Name}}}";
-        public string Fence => $"{Prefix}l:{{{Name}}}:fence";
-        public string Channel => $"{Prefix}l:{{{Name}}}:released";
     }
 }
 

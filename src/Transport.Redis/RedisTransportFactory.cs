@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.Redis;
 
-/// <summary>Serves <c>redis://host[:port][/database][?lease=10s&amp;poll=500ms&amp;prefetch=1]</c> and <c>rediss://</c>, with any
+/// <summary>Serves <c>redis://host[:port][/database][?lease=10s&amp;poll=500ms&amp;prefetch=1&amp;prefix=broker:]</c> and <c>rediss://</c>, with any
 /// credentials as <c>user:password@</c> before the host.</summary>
 public sealed class RedisTransportFactory : ITransportFactory
 {

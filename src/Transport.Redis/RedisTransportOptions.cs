@@ -4,7 +4,7 @@ namespace Broker.Transport.Redis;
 
 /// <summary>How the Redis transport works, given in code: register it with
 /// <c>new BrokerOptions { Transports = { new RedisTransportFactory(new RedisTransportOptions { ... }) } }</c>. A
-/// setting in the URL's query (<c>?lease=2s&amp;poll=100ms&amp;prefetch=8&amp;retry=30s</c>) overrides the one given here;
+/// setting in the URL's query (<c>?lease=2s&amp;poll=100ms&amp;prefetch=8&amp;retry=30s&amp;prefix=app:</c>) overrides the one given here;
 /// a child process gets only the URL, so settings it must share belong in the URL.</summary>
 public sealed class RedisTransportOptions
 {
@@ -26,6 +26,11 @@ public sealed class RedisTransportOptions
     /// credentials are not retried. URL: <c>retry=</c>.</summary>
     public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>What every key and channel of Broker's begins with, so that several applications, or several tests,
+    /// share one Redis without sharing their queues, locks and values: 1 to 64 letters, digits or <c>- _ . :</c>.
+    /// URL: <c>prefix=</c>, which a child process gets too.</summary>
+    public string KeyPrefix { get; init; } = RedisKeys.DefaultPrefix;
+
     /// <summary>The application's own multiplexer, used instead of one Broker opens from the URL: Broker never
     /// closes it. The URL still names the server for child processes, which connect on their own.</summary>
     public IConnectionMultiplexer? Connection { get; init; }
@@ -44,5 +49,9 @@ public sealed class RedisTransportOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Prefetch, 1, nameof(Prefetch));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Prefetch, 1000, nameof(Prefetch));
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryBudget, TimeSpan.Zero, nameof(RetryBudget));
+        if (!RedisKeys.IsValidPrefix(KeyPrefix ?? ""))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeyPrefix), KeyPrefix, $"A key prefix of '{KeyPrefix}' cannot be used: {RedisKeys.PrefixRule}.");
+        }
     }
 }

@@ -68,6 +68,7 @@ public sealed class RedisTransportOptionsTests(RedisServer redis)
     [InlineData(nameof(RedisTransportOptions.Poll))]
     [InlineData(nameof(RedisTransportOptions.Prefetch))]
     [InlineData(nameof(RedisTransportOptions.RetryBudget))]
+    [InlineData(nameof(RedisTransportOptions.KeyPrefix))]
     public void A_setting_the_transport_cannot_work_with_is_refused_by_name(string setting)
     {
         var options = setting switch
@@ -75,9 +76,40 @@ public sealed class RedisTransportOptionsTests(RedisServer redis)
             nameof(RedisTransportOptions.Lease) => new RedisTransportOptions { Lease = TimeSpan.Zero },
             nameof(RedisTransportOptions.Poll) => new RedisTransportOptions { Poll = TimeSpan.FromSeconds(-1) },
             nameof(RedisTransportOptions.Prefetch) => new RedisTransportOptions { Prefetch = 0 },
-            _ => new RedisTransportOptions { RetryBudget = TimeSpan.FromSeconds(-1) },
+            nameof(RedisTransportOptions.RetryBudget) => new RedisTransportOptions { RetryBudget = TimeSpan.FromSeconds(-1) },
+            _ => new RedisTransportOptions { KeyPrefix = "app{1}:" },
         };
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new RedisTransportFactory(options));
         Assert.Equal(setting, error.ParamName);
+    }
+
+    [Fact]
+    public async Task Contexts_with_different_key_prefixes_share_nothing_and_every_key_begins_with_the_prefix()
+    {
+        var prefix = $"app-{Guid.NewGuid():N}:";
+        await using var mine = BrokerContext.Connect($"{redis.Url}?prefix={prefix}");
+        await using var theirs = BrokerContext.Connect(redis.Url);
+        var name = $"q-{Guid.NewGuid():N}";
+        await new Queue<int>(name: name, broker: mine).PutAsync(1);
+        await new Value<int>(2, name: name, broker: mine).GetAsync();
+        Assert.Equal(0, await new Queue<int>(name: name, broker: theirs).CountAsync());
+        Assert.Equal(0, await new Value<int>(0, name: name, broker: theirs).GetAsync());
+
+        await using var raw = await ConnectionMultiplexer.ConnectAsync(Endpoint);
+        var keys = raw.GetServer(Endpoint).KeysAsync(pattern: prefix + "*").ToBlockingEnumerable().Select(k => (string)k!).ToList();
+        Assert.Contains($"{prefix}q:{{{name}}}:items", keys);
+        Assert.Contains($"{prefix}v:{{{name}}}", keys);
+        Assert.Equal(1, await new Queue<int>(name: name, broker: mine).GetAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a{b}")]
+    [InlineData("with*glob")]
+    public void A_key_prefix_that_cannot_be_used_is_refused_with_the_url_and_the_rule(string prefix)
+    {
+        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect($"{redis.Url}?prefix={Uri.EscapeDataString(prefix)}"));
+        Assert.Contains("sets prefix to", error.Message);
+        Assert.Contains("letters, digits", error.Message);
     }
 }

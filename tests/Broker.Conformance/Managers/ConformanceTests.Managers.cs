@@ -5,6 +5,29 @@ using Broker;
 // A Manager's dictionaries, lists and namespaces, between clients of one broker as between processes.
 public abstract partial class ConformanceTests
 {
+    /// <summary>Names are per kind, as Python's objects have none: a list and a lock of one name keep apart.</summary>
+    [Fact]
+    public async Task Objects_of_different_kinds_may_share_a_name()
+    {
+        var name = $"shared-name-{Guid.NewGuid():N}";
+        var list = new ListProxy<int>(name, Broker);
+        var dict = new DictProxy<string, int>(name, Broker);
+        var @lock = new Lock(name: name, broker: Broker);
+        var value = new Value<int>(7, name: name, broker: Broker);
+        var queue = new Queue<int>(name: name, broker: Broker);
+        await list.AppendAsync(1);
+        await dict.SetAsync("a", 2);
+        Assert.True(await @lock.AcquireAsync(TimeSpan.Zero));
+        await queue.PutAsync(3);
+
+        Assert.Equal(1, Assert.Single(await list.SliceAsync()));
+        Assert.Equal(2, await dict.GetAsync("a"));
+        Assert.True(await @lock.LockedAsync());
+        Assert.Equal(7, await value.GetAsync());
+        Assert.Equal(3, await queue.GetAsync(Patience));
+        await @lock.ReleaseAsync();
+    }
+
     [Fact]
     public async Task A_dict_is_shared_by_clients_and_each_step_is_atomic()
     {

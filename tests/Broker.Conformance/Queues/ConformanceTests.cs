@@ -6,8 +6,6 @@ using Broker;
 /// <summary>What every transport that keeps everything keeps: the queue suite, and locks, values and arrays.</summary>
 public abstract partial class ConformanceTests : QueueConformanceTests
 {
-    /// <summary>CPython's test_getobj_getlock and test_rawvalue: lock=True (its own RLock), lock=some_lock (shared),
-    /// lock=False (none).</summary>
     /// <summary>A value sent as an item holds its initial value for a peer before the client that made it used it.</summary>
     [Fact]
     public async Task A_value_sent_as_an_item_holds_its_initial_value_before_its_maker_used_it()

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Dependencies before their dependents: a dependent builds only once its dependencies do.
-for p in src/Abstractions src/Transport.Local src/Broker src/Extensions.Hosting src/OpenTelemetry src/Transport.Redis src/Transport.RabbitMq tests/Broker.Conformance; do
+for p in src/Abstractions src/Transport.Local src/Broker src/Extensions.Hosting src/OpenTelemetry src/Transport.Redis src/Transport.RabbitMq src/Testing tests/Broker.Conformance; do
   for round in 1 2 3; do
     out=$(dotnet build "$p" -c Release 2>&1 || true)
     echo "$out" | grep "error RS0016" | grep "$p/" | sed -n "s/.*Symbol '\(.*\)' is not part of the declared public API.*/\1/p" | sort -u > "$work/add.txt" || true

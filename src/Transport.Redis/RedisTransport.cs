@@ -191,7 +191,7 @@ internal sealed partial class RedisTransport : ITransport, IQueueBackend, IJoina
         return connection;
     }
 
-    private static ConfigurationOptions Configure(BrokerUrl url)
+    internal static ConfigurationOptions Configure(BrokerUrl url)
     {
         var configuration = new ConfigurationOptions
         {

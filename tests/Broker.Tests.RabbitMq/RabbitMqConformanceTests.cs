@@ -5,7 +5,7 @@ using RabbitMQ.Client;
 
 /// <summary>The queue suite, unchanged, against a real rabbitmq-server; RabbitMQ alone refuses what it cannot keep.</summary>
 [Collection(RabbitMqCollection.Name)]
-public sealed class RabbitMqConformanceTests(RabbitMqServer rabbitMq) : QueueConformanceTests
+public sealed class RabbitMqConformanceTests(RabbitMqFixture rabbitMq) : QueueConformanceTests
 {
     private static readonly object?[] DeliveryCounts =
         [System.Text.Encoding.UTF8.GetBytes("three"), -4, 3, 1.5, true, 99_999_999_999L, new Dictionary<string, object?> { ["n"] = 1 }, new List<object?> { 1 }, null];
@@ -63,7 +63,7 @@ public sealed class RabbitMqConformanceTests(RabbitMqServer rabbitMq) : QueueCon
 
 /// <summary>The prefetch suite on RabbitMQ: a standing consumer per queue and process.</summary>
 [Collection(RabbitMqCollection.Name)]
-public sealed class RabbitMqPrefetchTests(RabbitMqServer rabbitMq) : PrefetchTests
+public sealed class RabbitMqPrefetchTests(RabbitMqFixture rabbitMq) : PrefetchTests
 {
     protected override string Url(int prefetch) => new UriBuilder(rabbitMq.Url) { Query = $"prefetch={prefetch}" }.Uri.ToString();
 }

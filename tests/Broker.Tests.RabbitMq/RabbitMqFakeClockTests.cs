@@ -2,7 +2,7 @@ namespace Broker.Tests.RabbitMq;
 
 
 [Collection(RabbitMqCollection.Name)]
-public sealed class RabbitMqFakeClockTests(RabbitMqServer rabbitMq) : FakeClockTests
+public sealed class RabbitMqFakeClockTests(RabbitMqFixture rabbitMq) : FakeClockTests
 {
     protected override string Url => rabbitMq.Url;
 }

@@ -6,7 +6,7 @@ using Broker;
 /// dropped, queues recovered from disk. Every Put that returned was confirmed, so it must be delivered; items whose
 /// TaskDone was cut off are delivered again, and Join still returns, exactly when every item is done.</summary>
 [Collection(RabbitMqProcessCollection.Name)]
-public sealed class RabbitMqRestartTests(RabbitMqServer rabbitMq)
+public sealed class RabbitMqRestartTests(RabbitMqFixture rabbitMq)
 {
     [Fact]
     public async Task No_put_that_returned_is_lost_when_RabbitMQ_restarts()
@@ -14,9 +14,9 @@ public sealed class RabbitMqRestartTests(RabbitMqServer rabbitMq)
         await using var broker = BrokerContext.Connect(rabbitMq.Url);
         await FaultStream.LosesNothingAsync(broker, async () =>
         {
-            await RabbitMqServer.ControlAsync("stop_app");
+            await rabbitMq.ControlAsync("stop_app");
             await Task.Delay(500);
-            await RabbitMqServer.ControlAsync("start_app");
+            await rabbitMq.ControlAsync("start_app");
         });
     }
 

@@ -6,7 +6,7 @@ using Broker.Transport.RabbitMq;
 /// <summary>The RabbitMQ transport configured in code: a hook on the connection factory Broker builds, and values
 /// refused by name.</summary>
 [Collection(RabbitMqCollection.Name)]
-public sealed class RabbitMqTransportOptionsTests(RabbitMqServer rabbitMq)
+public sealed class RabbitMqTransportOptionsTests(RabbitMqFixture rabbitMq)
 {
     [Fact]
     public async Task ConfigureConnectionFactory_changes_the_connections_Broker_opens()

@@ -4,7 +4,7 @@ using Broker;
 
 /// <summary>RabbitMQ URLs that cannot serve: refused naming the setting, unreachable or refused without the password shown.</summary>
 [Collection(RabbitMqCollection.Name)]
-public sealed class RabbitMqUrlTests(RabbitMqServer rabbitMq)
+public sealed class RabbitMqUrlTests(RabbitMqFixture rabbitMq)
 {
     [Fact]
     public async Task An_unreachable_RabbitMQ_raises_BrokerUnavailable_without_the_password()

@@ -5,19 +5,19 @@ using StackExchange.Redis;
 
 /// <summary>The conformance suite, unchanged, against a real redis-server.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisConformanceTests(RedisServer redis) : ConformanceTests
+public sealed class RedisConformanceTests(RedisFixture redis) : ConformanceTests
 {
     private ConnectionMultiplexer? _raw;
 
-    protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect(redis.ShortLeaseUrl));
+    protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect(redis.ShortLeaseUrl()));
 
     /// <summary>Bytes pushed straight onto the queue's list, and counted as a Put counts them.</summary>
     protected override async Task WriteForeignAsync(string queue, byte[] body, Random random)
     {
         _raw ??= await ConnectionMultiplexer.ConnectAsync(new Uri(redis.Url).Authority);
         var database = _raw.GetDatabase();
-        await database.ListRightPushAsync($"broker:q:{{{queue}}}:items", body);
-        await database.StringIncrementAsync($"broker:q:{{{queue}}}:unfinished");
+        await database.ListRightPushAsync($"{redis.KeyPrefix}q:{{{queue}}}:items", body);
+        await database.StringIncrementAsync($"{redis.KeyPrefix}q:{{{queue}}}:unfinished");
     }
 
     public override async Task DisposeAsync()
@@ -33,7 +33,7 @@ public sealed class RedisConformanceTests(RedisServer redis) : ConformanceTests
 /// <summary>The prefetch suite on Redis: a Get with acknowledgement takes up to N items in one script and keeps the
 /// rest leased to this process.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisPrefetchTests(RedisServer redis) : PrefetchTests
+public sealed class RedisPrefetchTests(RedisFixture redis) : PrefetchTests
 {
-    protected override string Url(int prefetch) => $"{redis.ShortLeaseUrl}&prefetch={prefetch}";
+    protected override string Url(int prefetch) => $"{redis.ShortLeaseUrl()}&prefetch={prefetch}";
 }

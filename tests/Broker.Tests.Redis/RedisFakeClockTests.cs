@@ -2,7 +2,7 @@ namespace Broker.Tests.Redis;
 
 
 [Collection(RedisCollection.Name)]
-public sealed class RedisFakeClockTests(RedisServer redis) : FakeClockTests
+public sealed class RedisFakeClockTests(RedisFixture redis) : FakeClockTests
 {
     protected override string Url => redis.Url;
 }

@@ -5,15 +5,15 @@ using StackExchange.Redis;
 
 /// <summary>Leases on Redis: a live holder keeps what it holds for as long as it works, and learns when it lost it.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisLeaseTests(RedisServer redis) : IAsyncLifetime
+public sealed class RedisLeaseTests(RedisFixture redis) : IAsyncLifetime
 {
     private BrokerContext _worker = null!;
     private BrokerContext _rival = null!;
 
     public Task InitializeAsync()
     {
-        _worker = BrokerContext.Connect(redis.ShortLeaseUrl);
-        _rival = BrokerContext.Connect(redis.ShortLeaseUrl);
+        _worker = BrokerContext.Connect(redis.ShortLeaseUrl());
+        _rival = BrokerContext.Connect(redis.ShortLeaseUrl());
         return Task.CompletedTask;
     }
 
@@ -49,7 +49,7 @@ public sealed class RedisLeaseTests(RedisServer redis) : IAsyncLifetime
         var uri = new Uri(redis.Url);
         await using (var raw = await ConnectionMultiplexer.ConnectAsync($"{uri.Host}:{uri.Port}"))
         {
-            Assert.True(await raw.GetDatabase().KeyDeleteAsync($"broker:l:{{{@lock.Name}}}"));
+            Assert.True(await raw.GetDatabase().KeyDeleteAsync($"{redis.KeyPrefix}l:{{{@lock.Name}}}"));
         }
 
         var lost = new TaskCompletionSource();

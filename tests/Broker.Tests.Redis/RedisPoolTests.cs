@@ -4,7 +4,7 @@ using Broker;
 
 /// <summary>The pool tests on Redis, with 2-second leases.</summary>
 [Collection(RedisProcessCollection.Name)]
-public sealed class RedisPoolTests(RedisServer redis) : TransportPoolTests
+public sealed class RedisPoolTests(RedisFixture redis) : TransportPoolTests
 {
-    protected override BrokerContext Connect() => BrokerContext.Connect(redis.ShortLeaseUrl);
+    protected override BrokerContext Connect() => BrokerContext.Connect(redis.ShortLeaseUrl());
 }

@@ -7,7 +7,7 @@ using StackExchange.Redis;
 /// <summary>The Redis transport configured in code: the application's own multiplexer, a hook on the configuration
 /// Broker builds, settings the URL overrides, and values refused by name.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisTransportOptionsTests(RedisServer redis)
+public sealed class RedisTransportOptionsTests(RedisFixture redis)
 {
     private string Endpoint => new Uri(redis.Url).Authority;
 
@@ -50,14 +50,14 @@ public sealed class RedisTransportOptionsTests(RedisServer redis)
         var options = new BrokerOptions { Transports = { new RedisTransportFactory(new RedisTransportOptions { Lease = TimeSpan.FromMinutes(7) }) } };
         await using var raw = await ConnectionMultiplexer.ConnectAsync(Endpoint);
         Assert.InRange(await LeaseOfAHeldLock(redis.Url), TimeSpan.FromMinutes(6), TimeSpan.FromMinutes(7));
-        Assert.InRange(await LeaseOfAHeldLock($"{redis.Url}?lease=30s"), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
+        Assert.InRange(await LeaseOfAHeldLock(redis.UrlWith("lease=30s")), TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
 
         async Task<TimeSpan> LeaseOfAHeldLock(string url)
         {
             await using var context = BrokerContext.Connect(url, options);
             var held = new Lock(broker: context);
             Assert.True(await held.AcquireAsync());
-            var left = await raw.GetDatabase().KeyTimeToLiveAsync($"broker:l:{{{held.Name}}}");
+            var left = await raw.GetDatabase().KeyTimeToLiveAsync($"{redis.KeyPrefix}l:{{{held.Name}}}");
             await held.ReleaseAsync();
             return left ?? TimeSpan.Zero;
         }
@@ -87,8 +87,8 @@ public sealed class RedisTransportOptionsTests(RedisServer redis)
     public async Task Contexts_with_different_key_prefixes_share_nothing_and_every_key_begins_with_the_prefix()
     {
         var prefix = $"app-{Guid.NewGuid():N}:";
-        await using var mine = BrokerContext.Connect($"{redis.Url}?prefix={prefix}");
-        await using var theirs = BrokerContext.Connect(redis.Url);
+        await using var mine = BrokerContext.Connect($"{redis.ServerUrl}?prefix={prefix}");
+        await using var theirs = BrokerContext.Connect(redis.ServerUrl);
         var name = $"q-{Guid.NewGuid():N}";
         await new Queue<int>(name: name, broker: mine).PutAsync(1);
         await new Value<int>(2, name: name, broker: mine).GetAsync();
@@ -108,7 +108,7 @@ public sealed class RedisTransportOptionsTests(RedisServer redis)
     [InlineData("with*glob")]
     public void A_key_prefix_that_cannot_be_used_is_refused_with_the_url_and_the_rule(string prefix)
     {
-        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect($"{redis.Url}?prefix={Uri.EscapeDataString(prefix)}"));
+        var error = Assert.Throws<BrokerUrlException>(() => BrokerContext.Connect($"{redis.ServerUrl}?prefix={Uri.EscapeDataString(prefix)}"));
         Assert.Contains("sets prefix to", error.Message);
         Assert.Contains("letters, digits", error.Message);
     }

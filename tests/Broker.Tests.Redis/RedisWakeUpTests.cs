@@ -6,7 +6,7 @@ using Broker;
 /// would fail on its bound if a ring it needs were never sent. Puts ring only when they end an empty queue, and gets
 /// only when they give a full queue room, so these are the cases that must still wake everyone who waits.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisWakeUpTests(RedisServer redis) : IAsyncLifetime
+public sealed class RedisWakeUpTests(RedisFixture redis) : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
     private BrokerContext _waiting = null!;
@@ -14,8 +14,8 @@ public sealed class RedisWakeUpTests(RedisServer redis) : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _waiting = BrokerContext.Connect($"{redis.Url}?poll=60m");
-        _acting = BrokerContext.Connect($"{redis.Url}?poll=60m");
+        _waiting = BrokerContext.Connect(redis.UrlWith("poll=60m"));
+        _acting = BrokerContext.Connect(redis.UrlWith("poll=60m"));
         return Task.CompletedTask;
     }
 

@@ -5,14 +5,14 @@ namespace Broker.Tests.Servers;
 
 /// <summary>Tests on the composite: queues on RabbitMQ, locks and values on Redis.</summary>
 [CollectionDefinition(Name)]
-public sealed class CompositeCollection : ICollectionFixture<RabbitMqServer>, ICollectionFixture<RedisServer>
+public sealed class CompositeCollection : ICollectionFixture<RabbitMqFixture>, ICollectionFixture<RedisFixture>
 {
     public const string Name = "composite";
 }
 
 /// <summary>Composite tests with child processes run one at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class CompositeProcessCollection : ICollectionFixture<RabbitMqServer>, ICollectionFixture<RedisServer>
+public sealed class CompositeProcessCollection : ICollectionFixture<RabbitMqFixture>, ICollectionFixture<RedisFixture>
 {
     public const string Name = "composite processes";
 }

@@ -5,14 +5,14 @@ namespace Broker.Tests.Servers;
 
 /// <summary>Tests against the RabbitMQ server.</summary>
 [CollectionDefinition(Name)]
-public sealed class RabbitMqCollection : ICollectionFixture<RabbitMqServer>
+public sealed class RabbitMqCollection : ICollectionFixture<RabbitMqFixture>
 {
     public const string Name = "rabbitmq";
 }
 
 /// <summary>RabbitMQ tests with child processes run one at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class RabbitMqProcessCollection : ICollectionFixture<RabbitMqServer>
+public sealed class RabbitMqProcessCollection : ICollectionFixture<RabbitMqFixture>
 {
     public const string Name = "rabbitmq processes";
 }

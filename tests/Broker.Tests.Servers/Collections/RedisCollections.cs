@@ -5,14 +5,14 @@ namespace Broker.Tests.Servers;
 
 /// <summary>Tests against the Redis server.</summary>
 [CollectionDefinition(Name)]
-public sealed class RedisCollection : ICollectionFixture<RedisServer>
+public sealed class RedisCollection : ICollectionFixture<RedisFixture>
 {
     public const string Name = "redis";
 }
 
 /// <summary>Redis tests with child processes run one at a time.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class RedisProcessCollection : ICollectionFixture<RedisServer>
+public sealed class RedisProcessCollection : ICollectionFixture<RedisFixture>
 {
     public const string Name = "redis processes";
 }

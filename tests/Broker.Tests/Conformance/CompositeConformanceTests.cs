@@ -4,7 +4,7 @@ using Broker;
 
 /// <summary>Everything on the composite: queues on RabbitMQ, locks and values on Redis.</summary>
 [Collection(CompositeCollection.Name)]
-public sealed class CompositeConformanceTests(RabbitMqServer rabbitMq, RedisServer redis) : ConformanceTests
+public sealed class CompositeConformanceTests(RabbitMqFixture rabbitMq, RedisFixture redis) : ConformanceTests
 {
-    protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect($"{rabbitMq.Url},{redis.ShortLeaseUrl}"));
+    protected override Task<BrokerContext> ConnectAsync() => Task.FromResult(BrokerContext.Connect($"{rabbitMq.Url},{redis.ShortLeaseUrl()}"));
 }

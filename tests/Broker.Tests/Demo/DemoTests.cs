@@ -128,7 +128,7 @@ public sealed class DemoTests
 
 /// <summary>The same subcommands with <c>--broker redis://…</c> end with the same lines.</summary>
 [Collection(RedisProcessCollection.Name)]
-public sealed class RedisDemoTests(RedisServer redis)
+public sealed class RedisDemoTests(RedisFixture redis)
 {
     [Theory]
     [MemberData(nameof(DemoTests.EverySubcommand), MemberType = typeof(DemoTests))]
@@ -142,7 +142,7 @@ public sealed class RedisDemoTests(RedisServer redis)
 
 /// <summary>producer-consumer on RabbitMQ alone, and every subcommand on the composite of RabbitMQ and Redis.</summary>
 [Collection(CompositeProcessCollection.Name)]
-public sealed class RabbitMqDemoTests(RabbitMqServer rabbitMq, RedisServer redis)
+public sealed class RabbitMqDemoTests(RabbitMqFixture rabbitMq, RedisFixture redis)
 {
     [Fact]
     public async Task Producer_consumer_runs_on_RabbitMQ_alone()

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 /// <summary><c>AddHealthChecks().AddBroker()</c> against real servers: healthy while every broker of the URL answers,
 /// unhealthy with the reason once one is killed or was never there, degraded while a served pool lacks workers.</summary>
 [Collection(CompositeProcessCollection.Name)]
-public sealed class HealthCheckTests(RabbitMqServer rabbitMq, RedisServer redis)
+public sealed class HealthCheckTests(RabbitMqFixture rabbitMq, RedisFixture redis)
 {
     [Fact]
     public async Task A_composite_that_answers_is_healthy()

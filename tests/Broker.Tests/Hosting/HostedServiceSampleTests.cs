@@ -6,7 +6,7 @@ using Broker.Tests.Demo;
 /// <summary>samples/HostedService as an operator runs it: a generic-host service configured on the command line,
 /// serving its pool to a client elsewhere, and stopping with SIGTERM.</summary>
 [Collection(RedisProcessCollection.Name)]
-public sealed class HostedServiceSampleTests(RedisServer redis)
+public sealed class HostedServiceSampleTests(RedisFixture redis)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 

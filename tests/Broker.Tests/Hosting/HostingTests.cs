@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 /// a configuration it cannot use fails the start with the key's name. SIGTERM's give-back is the worker host's, a
 /// generic host on this package (see FleetTests).</summary>
 [Collection(RedisProcessCollection.Name)]
-public sealed class HostingTests(RedisServer redis)
+public sealed class HostingTests(RedisFixture redis)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 

@@ -7,9 +7,10 @@ using System.Xml.Linq;
 
 /// <summary>Broker as a user gets it: every package packed into a folder feed, and a fresh console application, outside
 /// the repository, that references them by <c>PackageReference</c> and runs the README's sample word for word, on the
-/// embedded broker, then on Redis, then published as a single file.</summary>
+/// embedded broker, then on Redis, then published as a single file; and a fresh xunit project that runs the sample
+/// test of docs/testing.md on Broker.Testing's Redis fixture.</summary>
 [Collection(RedisCollection.Name)]
-public sealed partial class PackageTests(RedisServer redis) : IDisposable
+public sealed partial class PackageTests(RedisFixture redis) : IDisposable
 {
     private static readonly string s_repository = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", ".."));
     private static readonly string s_configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))!);
@@ -19,20 +20,13 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("broker-packages-");
 
     [Fact]
-    public async Task The_packages_install_and_the_READMEs_sample_runs_on_local_and_Redis_and_as_a_single_file()
+    public async Task The_packages_install_the_READMEs_sample_runs_on_local_and_Redis_and_as_a_single_file_and_a_users_test_passes()
     {
         var feed = Path.Combine(_work.FullName, "feed");
         await RunAsync(s_repository, "dotnet", "pack", "Broker.sln", "--no-build", "-c", s_configuration, "-o", feed, $"-p:PackageVersion={_version}");
         AssertPackages(feed);
 
-        var app = Directory.CreateDirectory(Path.Combine(_work.FullName, "app")).FullName;
-        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-            <configuration>
-              <packageSources>
-                <add key="broker" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
+        var app = NewProject("app", feed);
         File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -47,7 +41,7 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
               </ItemGroup>
             </Project>
             """);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), ReadmeSample());
+        File.WriteAllText(Path.Combine(app, "Program.cs"), FirstCSharpBlockOf("README.md"));
 
         await RunAsync(app, "dotnet", "build", "-c", "Release");
         var built = Path.Combine(app, "bin", "Release", "net10.0", "App.dll");
@@ -58,13 +52,52 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
         await RunAsync(app, "dotnet", "publish", "-c", "Release", "-r", "linux-x64", "--self-contained", "false", "-p:PublishSingleFile=true", "-o", single);
         Assert.False(File.Exists(Path.Combine(single, "Broker.dll")), "a single-file publish keeps Broker.dll inside the executable");
         AssertConsumedEveryItem(await RunAsync(app, Path.Combine(single, "App")));
+
+        var tests = NewProject("tests", feed);
+        File.WriteAllText(Path.Combine(tests, "UserTests.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Broker.Testing" Version="{_version}" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="{RepositoryVersionOf("Microsoft.NET.Test.Sdk")}" />
+                <PackageReference Include="xunit" Version="{RepositoryVersionOf("xunit")}" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="{RepositoryVersionOf("xunit.runner.visualstudio")}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(tests, "OrderTests.cs"), FirstCSharpBlockOf(Path.Combine("docs", "testing.md")));
+        var run = await RunAsync(tests, "dotnet", ["test", "-c", "Release"], (RedisFixture.ServerVariable, redis.ServerUrl));
+        Assert.Matches(@"Passed!\s+-\s+Failed:\s+0, Passed:\s+1\b", run);
     }
+
+    /// <summary>A folder outside the repository whose packages come from <paramref name="feed"/> and nuget.org.</summary>
+    private string NewProject(string name, string feed)
+    {
+        var project = Directory.CreateDirectory(Path.Combine(_work.FullName, name)).FullName;
+        File.WriteAllText(Path.Combine(project, "nuget.config"), $"""
+            <configuration>
+              <packageSources>
+                <add key="broker" value="{feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        return project;
+    }
+
+    /// <summary>The version the repository's own projects use of <paramref name="id"/>.</summary>
+    private static string RepositoryVersionOf(string id) =>
+        (string)XDocument.Load(Path.Combine(s_repository, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(e => (string?)e.Attribute("Include") == id).Attribute("Version")!;
 
     /// <summary>The core package holds the API, the embedded broker and the launcher, and no broker's client; each
     /// package carries its README, its XML docs and its symbols; the worker host is a tool.</summary>
     private void AssertPackages(string feed)
     {
-        string[] libraries = ["Broker", "Broker.Abstractions", "Broker.Extensions.Hosting", "Broker.OpenTelemetry", "Broker.Transport.Local", "Broker.Transport.Redis", "Broker.Transport.RabbitMq"];
+        string[] libraries = ["Broker", "Broker.Abstractions", "Broker.Extensions.Hosting", "Broker.OpenTelemetry", "Broker.Testing", "Broker.Transport.Local", "Broker.Transport.Redis", "Broker.Transport.RabbitMq"];
         foreach (var id in libraries.Append("Broker.WorkerHost"))
         {
             var package = Path.Combine(feed, $"{id}.{_version}.nupkg");
@@ -116,14 +149,11 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
     private static string? Element(XDocument nuspec, string name) =>
         nuspec.Descendants().FirstOrDefault(e => e.Name.LocalName == name)?.Value;
 
-    /// <summary>The README's first C# block, as a user copies it.</summary>
-    private static string ReadmeSample()
-    {
-        var readme = File.ReadAllText(Path.Combine(s_repository, "README.md"));
-        return FirstCSharpBlock().Match(readme) is { Success: true } block
+    /// <summary>The first C# block of a page of the repository's, as a user copies it.</summary>
+    private static string FirstCSharpBlockOf(string page) =>
+        FirstCSharpBlock().Match(File.ReadAllText(Path.Combine(s_repository, page))) is { Success: true } block
             ? block.Groups[1].Value
-            : throw new InvalidOperationException("README.md has no C# block");
-    }
+            : throw new InvalidOperationException($"{page} has no C# block");
 
     private static void AssertConsumedEveryItem(string output)
     {
@@ -174,7 +204,7 @@ public sealed partial class PackageTests(RedisServer redis) : IDisposable
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
             ? packages
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "broker", "broker.abstractions", "broker.transport.local", "broker.transport.redis", "broker.transport.rabbitmq", "broker.workerhost" })
+        foreach (var id in new[] { "broker", "broker.abstractions", "broker.extensions.hosting", "broker.opentelemetry", "broker.testing", "broker.transport.local", "broker.transport.redis", "broker.transport.rabbitmq", "broker.workerhost" })
         {
             var extracted = new DirectoryInfo(Path.Combine(cache, id, _version));
             if (extracted.Exists)

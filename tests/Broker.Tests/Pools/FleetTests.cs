@@ -107,14 +107,14 @@ public abstract class FleetTests : IAsyncLifetime
 }
 
 [Collection(RedisProcessCollection.Name)]
-public sealed class RedisFleetTests(RedisServer redis) : FleetTests
+public sealed class RedisFleetTests(RedisFixture redis) : FleetTests
 {
-    protected override string Url => redis.ShortLeaseUrl;
+    protected override string Url => redis.ShortLeaseUrl();
 }
 
 /// <summary>The task queue on RabbitMQ; Redis keeps the values the tests watch the tasks with.</summary>
 [Collection(CompositeProcessCollection.Name)]
-public sealed class RabbitMqFleetTests(RabbitMqServer rabbitMq, RedisServer redis) : FleetTests
+public sealed class RabbitMqFleetTests(RabbitMqFixture rabbitMq, RedisFixture redis) : FleetTests
 {
-    protected override string Url => $"{rabbitMq.Url},{redis.ShortLeaseUrl}";
+    protected override string Url => $"{rabbitMq.Url},{redis.ShortLeaseUrl()}";
 }

@@ -44,7 +44,7 @@ public sealed class RabbitMqConformanceTests(RabbitMqFixture rabbitMq) : QueueCo
     }
 
     [Fact]
-    public async Task Locks_values_events_semaphores_and_manager_collections_are_refused_with_an_error_that_names_the_composite()
+    public async Task Locks_values_events_semaphores_manager_collections_and_pool_task_tokens_are_refused_with_an_error_that_names_the_composite()
     {
         var lockError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Lock(broker: Broker).AcquireAsync().AsTask());
         var valueError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Value<int>(1, broker: Broker).GetAsync().AsTask());
@@ -52,8 +52,11 @@ public sealed class RabbitMqConformanceTests(RabbitMqFixture rabbitMq) : QueueCo
         var semaphoreError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new Semaphore(1, broker: Broker).AcquireAsync().AsTask());
         var dictError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new DictProxy<string, int>(broker: Broker).CountAsync().AsTask());
         var listError = await Assert.ThrowsAsync<PrimitiveNotSupportedException>(() => new ListProxy<int>(broker: Broker).AppendAsync(1).AsTask());
+        // A pool task's token travels through a dictionary and a value: a task that takes one is refused as it is sent.
+        await using var pool = new Pool(0, name: $"tokens-{Guid.NewGuid():N}", broker: Broker);
+        var tokenError = Assert.Throws<PrimitiveNotSupportedException>(() => pool.ApplyAsync<string>(Tasks.AddUncancelled, [1, 2]));
         Assert.Contains("dictionaries", dictError.Message);
-        foreach (var error in new[] { lockError, valueError, eventError, semaphoreError, dictError, listError })
+        foreach (var error in new[] { lockError, valueError, eventError, semaphoreError, dictError, listError, tokenError })
         {
             Assert.Contains(",redis://", error.Message);
             Assert.DoesNotContain("guest:guest", error.Message);

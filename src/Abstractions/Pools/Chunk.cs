@@ -23,6 +23,22 @@ internal static class Chunk
     /// <summary>For each target run so far, its typed run, or null where it has none.</summary>
     private static readonly ConcurrentDictionary<MethodInfo, Func<JsonBrokerSerializer, RawJson, RawJson>?> s_typedRuns = new();
 
+    /// <summary>For each target seen so far, the parameters its calls' arguments fill, and whether a token follows.</summary>
+    private static readonly ConcurrentDictionary<MethodInfo, (ParameterInfo[] Arguments, bool TakesCancellation)> s_signatures = new();
+
+    /// <summary>The parameters a call's arguments fill: all of <paramref name="method"/>'s but a last
+    /// <see cref="CancellationToken"/>, which the worker gives (see <see cref="TakesCancellation"/>).</summary>
+    public static ParameterInfo[] ArgumentParameters(MethodInfo method) => Signature(method).Arguments;
+
+    /// <summary>Whether <paramref name="method"/>'s last parameter is a <see cref="CancellationToken"/>: one that fires
+    /// when the task's caller cancels it or the pool terminates.</summary>
+    public static bool TakesCancellation(MethodInfo method) => Signature(method).TakesCancellation;
+
+    private static (ParameterInfo[] Arguments, bool TakesCancellation) Signature(MethodInfo method) => s_signatures.GetOrAdd(method, static method =>
+        method.GetParameters() is [.. var arguments, { ParameterType: var last }] && last == typeof(CancellationToken)
+            ? (arguments, true)
+            : (method.GetParameters(), false));
+
     /// <summary>Writes <paramref name="argumentLists"/> as <c>[[a, b], [c, d], ...]</c>.</summary>
     /// <exception cref="ArgumentException">A list does not match <paramref name="method"/>'s parameters.</exception>
     /// <exception cref="BrokerSerializationException">An argument cannot be serialized; the message names it.</exception>
@@ -35,7 +51,7 @@ internal static class Chunk
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlyMemory<byte> WriteArgumentLists(JsonBrokerSerializer serializer, MethodInfo method, IReadOnlyCollection<object?[]> argumentLists)
     {
-        var parameters = method.GetParameters();
+        var parameters = ArgumentParameters(method);
         var types = TypeInfos(serializer, parameters);
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -73,7 +89,7 @@ internal static class Chunk
     /// <exception cref="BrokerSerializationException">An item cannot be serialized; the message names it.</exception>
     public static Calls WriteItems<TArg>(JsonBrokerSerializer serializer, MethodInfo method, TArg[] items)
     {
-        var parameters = method.GetParameters();
+        var parameters = ArgumentParameters(method);
         if (parameters.Length != 1)
         {
             throw new ArgumentException($"{method.Name} takes {parameters.Length} argument(s), but 1 were given.", nameof(method));
@@ -85,17 +101,18 @@ internal static class Chunk
 
     /// <summary>Calls <paramref name="method"/> for each call of <paramref name="calls"/> (argument lists, or one
     /// argument each), in order, and writes the results as one array. The first exception, the target's own or one
-    /// reading an argument or writing a result, ends the chunk.</summary>
-    public static RawJson Run(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach) =>
+    /// reading an argument or writing a result, ends the chunk. A target that <see cref="TakesCancellation"/> gets
+    /// <paramref name="cancellation"/> last.</summary>
+    public static RawJson Run(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach, CancellationToken cancellation) =>
         oneArgumentEach && s_typedRuns.GetOrAdd(method, TypedRunOf) is { } typed
             ? typed(serializer, calls)
-            : RunBoxed(serializer, method, calls, oneArgumentEach);
+            : RunBoxed(serializer, method, calls, oneArgumentEach, cancellation);
 
     /// <summary>Any target through reflection: its arguments and result boxed one by one, a task awaited.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static RawJson RunBoxed(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach)
+    private static RawJson RunBoxed(JsonBrokerSerializer serializer, MethodInfo method, RawJson calls, bool oneArgumentEach, CancellationToken cancellation)
     {
-        var parameters = method.GetParameters();
+        var (parameters, cancellable) = Signature(method);
         var types = TypeInfos(serializer, parameters);
         var resultType = Invocation.ResultType(method) ?? typeof(object);
         var result = serializer.TypeInfo(resultType);
@@ -110,7 +127,11 @@ internal static class Chunk
         }
         while (Next(ref reader, method) != JsonTokenType.EndArray)
         {
-            var args = new object?[parameters.Length];
+            var args = new object?[parameters.Length + (cancellable ? 1 : 0)];
+            if (cancellable)
+            {
+                args[^1] = cancellation;
+            }
             if (oneArgumentEach)
             {
                 args[0] = ReadArgument(ref reader, method, parameters, types, 0);
@@ -118,7 +139,7 @@ internal static class Chunk
             else
             {
                 Expect(ref reader, JsonTokenType.StartArray, method);
-                for (var i = 0; i < args.Length; i++)
+                for (var i = 0; i < parameters.Length; i++)
                 {
                     if (Next(ref reader, method) == JsonTokenType.EndArray)
                     {

@@ -36,6 +36,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private readonly BrokerContext _broker;
     private readonly JoinableQueue<TaskBatch> _tasks;
     private readonly Queue<ResultBatch> _results;
+    private readonly TaskCancellation.Caller _cancellations;
     private readonly GroupCommit<(PoolTask[][] Messages, int Calls), bool> _outbox;
     private IReadOnlyList<BrokerHandle> _initializerHandles = [];
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
@@ -106,6 +107,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _tasks = new JoinableQueue<TaskBatch>(name: name is null ? null : TaskQueueName(name), broker: _broker) { Traced = false };
         Name = name ?? _tasks.Name;
         _results = new Queue<ResultBatch>(broker: _broker) { Traced = false };
+        _cancellations = new TaskCancellation.Caller(_broker, _tasks.Name, _results.Name);
         _outbox = new GroupCommit<(PoolTask[][] Messages, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
@@ -246,6 +248,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             {
                 result.Cancel(cancellationToken);
                 CheckDrained();
+                _ = _cancellations.CancelAsync(ids);
             }
         });
         result.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -484,6 +487,8 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             _state = State.Terminated;
         }
         Observed.Remove(this);
+        // Tasks that take a token hear of the end first, wherever they run: a worker host's go on after this.
+        await _cancellations.CancelAllAsync().ConfigureAwait(false);
         await _stopSupervising.CancelAsync().ConfigureAwait(false);
         await _supervising.ConfigureAwait(false);
         foreach (var worker in Workers())
@@ -517,6 +522,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         }
         await TerminateAsync().ConfigureAwait(false);
         await _collecting.ConfigureAwait(false);
+        await _cancellations.ForgetAllAsync().ConfigureAwait(false);
         foreach (var worker in Workers())
         {
             worker.Close();
@@ -692,6 +698,12 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             return [];
         }
         var target = PoolTargets.Name(method);
+        var cancellable = Chunk.TakesCancellation(method);
+        if (cancellable)
+        {
+            // The tokens travel through a map and a value: a broker without them refuses the task here.
+            _ = (_broker.Maps, _broker.Values);
+        }
         // The send's span lasts until the broker has the tasks; the caller's own activity stays current.
         var caller = Activity.Current;
         var activity = Telemetry.Start(_broker, QueueName, Telemetry.SendOperation, "submit", ActivityKind.Producer);
@@ -705,6 +717,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             {
                 var id = Interlocked.Increment(ref _lastId);
                 _pending[id] = task.OnResult;
+                if (cancellable)
+                {
+                    _cancellations.Track(id);
+                }
                 return new PoolTask(id, target, task.Calls.Json, task.Calls.OneArgumentEach, traceParent, traceState);
             })];
         }
@@ -736,6 +752,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
             var error = RemoteError.From(e);
             foreach (var task in messages.SelectMany(message => message))
             {
+                _cancellations.Answered(task.Id);
                 Answer(new PoolResult(task.Id, null, error));
             }
         }
@@ -833,6 +850,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
                 {
                     foreach (var result in reply.Results)
                     {
+                        _cancellations.Answered(result.Id);
                         Answer(result);
                     }
                 }

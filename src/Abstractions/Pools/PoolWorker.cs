@@ -29,7 +29,7 @@ internal static class PoolWorker
         tasks.Traced = false;
         if (initializer is not null)
         {
-            Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args, oneArgumentEach: false);
+            Chunk.Run(broker.Serializer, initializer.Target.Resolve(), initializer.Args, oneArgumentEach: false, CancellationToken.None);
         }
         // Neither a message's reply nor its mark holds up the next get: they travel together, and on the local transport
         // one connection keeps them in order. A message is marked done once its reply (and any tasks it gave back) is
@@ -252,7 +252,10 @@ internal static class PoolWorker
         {
             var method = PoolTargets.Resolve(task.Target ?? "");
             activity?.SetTag("broker.pool.task", Pool.TaskName(method));
-            return new PoolResult(task.Id, Chunk.Run(tasks.Context.Serializer, method, task.Chunk, task.OneArgumentEach), null);
+            using var watch = Chunk.TakesCancellation(method) && batch.ReplyTo is { } replyTo
+                ? TaskCancellation.Start(tasks.Context, tasks.Name, TaskCancellation.Key(replyTo, task.Id))
+                : null;
+            return new PoolResult(task.Id, Chunk.Run(tasks.Context.Serializer, method, task.Chunk, task.OneArgumentEach, watch?.Token ?? CancellationToken.None), null);
         }
         catch (PoolTaskRefusedException e)
         {

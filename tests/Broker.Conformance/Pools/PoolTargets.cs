@@ -105,6 +105,20 @@ public static class Tasks
     public static int SquareWhenSet(Event go, int x) =>
         go.Wait(TimeSpan.FromSeconds(10)) ? x * x : throw new TimeoutException($"Task {x} waited 10 s for its event.");
 
+    /// <summary>Says it started, waits (30 s at most) for its token, and says whether the token fired.</summary>
+    [PoolTask]
+    public static bool ReportCancellation(Queue<string> reports, CancellationToken cancellation)
+    {
+        reports.Put("started");
+        var fired = cancellation.WaitHandle.WaitOne(TimeSpan.FromSeconds(30));
+        reports.Put(fired ? "cancelled" : "not cancelled");
+        return fired;
+    }
+
+    /// <summary>Adds, and says whether its token had fired: it never does for a task nobody cancels.</summary>
+    [PoolTask]
+    public static string AddUncancelled(int x, int y, CancellationToken cancellation) => $"{x + y} {cancellation.IsCancellationRequested}";
+
     /// <summary>The tutorial's writer: puts <paramref name="count"/> greetings.</summary>
     [PoolTask]
     public static int WriteGreetings(Queue<string> queue, int count)

@@ -38,13 +38,15 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
     private readonly TimeProvider _time;
     private readonly ConnectionFactory _factory;
     private readonly ResiliencePipeline _retry;
+    private readonly TimeSpan _retryBudget;
     private readonly ConcurrentDictionary<string, int> _maxSizes = new();
     private readonly Reopening<Session> _session;
     private int _disposed;
 
-    public RabbitMqTransport(BrokerUrl url, ushort prefetch, Action<ConnectionFactory>? configure, ILogger logger, TimeProvider time)
+    public RabbitMqTransport(BrokerUrl url, ushort prefetch, TimeSpan retryBudget, Action<ConnectionFactory>? configure, ILogger logger, TimeProvider time)
     {
         _time = time;
+        _retryBudget = retryBudget;
         _url = url;
         _prefetch = prefetch;
         _logger = logger;
@@ -63,7 +65,8 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
             ObjectDisposedException.ThrowIf(_disposed == 1, this);
             return new Session(await _factory.CreateConnectionAsync(ct).ConfigureAwait(false), _time);
         }, session => session.IsOpen, session => session.DisposeAsync());
-        _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"RabbitMQ at {url.Display}", retries: 8, time);
+        // The budget, not the count, ends the tries: see RabbitMqTransportOptions.RetryBudget.
+        _retry = ConnectionRetry.Create(IsConnectionFault, logger, $"RabbitMQ at {url.Display}", retries: int.MaxValue - 1, time);
     }
 
     public string DisplayUrl => _url.Display;
@@ -251,8 +254,29 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
                     _logger.LogWarning("RabbitMQ at {Url} failed ({Reason}); retrying", _url.Display, e.Message);
                 }
             }
-            return await _retry.ExecuteAsync(async ct => await operation(await _session.GetAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
+            // The budget counts the time without a connection, not a long Get's wait on one.
+            long? lostAt = _time.GetTimestamp();
+            Exception? fault = null;
+            return await _retry.ExecuteAsync(async ct =>
+            {
+                if (lostAt is { } since && _time.GetElapsedTime(since) > _retryBudget)
+                {
+                    throw new BrokerUnavailableException(
+                        $"RabbitMQ at {_url.Display} cannot be reached within the retry budget of {_retryBudget.TotalSeconds:0.###} s: {BrokerUrl.Redact(fault?.Message ?? "no connection")}", fault);
+                }
+                try
+                {
+                    var session = await _session.GetAsync(ct).ConfigureAwait(false);
+                    lostAt = null;
+                    return await operation(session, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionFault(e))
+                {
+                    lostAt ??= _time.GetTimestamp();
+                    fault = e;
+                    throw;
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (IsConnectionFault(e))
         {

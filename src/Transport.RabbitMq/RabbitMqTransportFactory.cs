@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Broker.Transport.RabbitMq;
 
-/// <summary>Serves <c>amqp://host[:port][/vhost][?prefetch=1]</c> and <c>amqps://</c>, with any credentials as
+/// <summary>Serves <c>amqp://host[:port][/vhost][?prefetch=1&amp;retry=20s]</c> and <c>amqps://</c>, with any credentials as
 /// <c>user:password@</c> before the host. RabbitMQ keeps queues; list Redis after it in a composite URL for locks
 /// and values.</summary>
 public sealed class RabbitMqTransportFactory : ITransportFactory
@@ -34,7 +34,9 @@ public sealed class RabbitMqTransportFactory : ITransportFactory
         {
             throw new BrokerUrlException($"'{url.Display}' names no host: use amqp://host:5672/.");
         }
-        var prefetch = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch").Integer("prefetch", _options.Prefetch, 1, ushort.MaxValue);
-        return new RabbitMqTransport(url, (ushort)prefetch, _options.ConfigureConnectionFactory, options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
+        var settings = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch", "retry");
+        var prefetch = settings.Integer("prefetch", _options.Prefetch, 1, ushort.MaxValue);
+        return new RabbitMqTransport(url, (ushort)prefetch, settings.Duration("retry", _options.RetryBudget), _options.ConfigureConnectionFactory,
+            options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
     }
 }

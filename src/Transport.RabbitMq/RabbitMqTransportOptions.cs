@@ -4,7 +4,7 @@ namespace Broker.Transport.RabbitMq;
 
 /// <summary>How the RabbitMQ transport works, given in code: register it with
 /// <c>new BrokerOptions { Transports = { new RabbitMqTransportFactory(new RabbitMqTransportOptions { ... }) } }</c>.
-/// A setting in the URL's query (<c>?prefetch=8</c>) overrides the one given here; a child process gets only the
+/// A setting in the URL's query (<c>?prefetch=8&amp;retry=30s</c>) overrides the one given here; a child process gets only the
 /// URL, so settings it must share belong in the URL.</summary>
 public sealed class RabbitMqTransportOptions
 {
@@ -12,6 +12,12 @@ public sealed class RabbitMqTransportOptions
     /// none and takes one per Get, so a message waits in the queue, visible to every consumer, until one asks for it.
     /// URL: <c>prefetch=</c>.</summary>
     public int Prefetch { get; init; } = 1;
+
+    /// <summary>How long a call keeps trying, on new connections, while RabbitMQ cannot be reached before it raises
+    /// <see cref="BrokerUnavailableException"/>; a call with a shorter timeout gives up at that timeout. Refused
+    /// credentials are not retried. A node takes longer to come back than Redis does, hence 20 s rather than Redis's
+    /// 10 s. URL: <c>retry=</c>.</summary>
+    public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Changes the connection factory Broker built from the URL before each connection: TLS
     /// (<see cref="ConnectionFactory.Ssl"/>, on for an <c>amqps://</c> URL), heartbeats, timeouts, a client name.
@@ -24,5 +30,6 @@ public sealed class RabbitMqTransportOptions
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Prefetch, 1, nameof(Prefetch));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Prefetch, ushort.MaxValue, nameof(Prefetch));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RetryBudget, TimeSpan.Zero, nameof(RetryBudget));
     }
 }

@@ -4,11 +4,9 @@ using Broker.Diagnostics;
 namespace Broker.Hosting;
 
 /// <summary>The worker processes alive in each pool this process runs, read from Broker's meter as a collector reads
-/// them: the gauge <c>broker.pool.workers</c>, by <c>broker.pool.name</c>.</summary>
+/// them: the gauge <see cref="BrokerInstrumentation.PoolWorkersMetric"/>, by <see cref="BrokerInstrumentation.PoolNameTag"/>.</summary>
 internal static class AliveWorkers
 {
-    public const string InstrumentName = "broker.pool.workers";
-
     public static Dictionary<string, int> Read()
     {
         var alive = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -16,7 +14,7 @@ internal static class AliveWorkers
         {
             InstrumentPublished = (instrument, listening) =>
             {
-                if (instrument is { Meter.Name: BrokerInstrumentation.MeterName, Name: InstrumentName })
+                if (instrument is { Meter.Name: BrokerInstrumentation.MeterName, Name: BrokerInstrumentation.PoolWorkersMetric })
                 {
                     listening.EnableMeasurementEvents(instrument);
                 }
@@ -26,7 +24,7 @@ internal static class AliveWorkers
         {
             foreach (var tag in tags)
             {
-                if (tag is { Key: "broker.pool.name", Value: string pool })
+                if (tag is { Key: BrokerInstrumentation.PoolNameTag, Value: string pool })
                 {
                     alive[pool] = value;
                 }

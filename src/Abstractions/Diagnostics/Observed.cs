@@ -16,9 +16,9 @@ internal static class Observed
 
     static Observed()
     {
-        Telemetry.Meter.CreateObservableGauge("broker.queue.depth", QueueDepths, "{message}",
+        Telemetry.Meter.CreateObservableGauge(BrokerInstrumentation.QueueDepthMetric, QueueDepths, "{message}",
             "Items waiting in each queue this process declared.");
-        Telemetry.Meter.CreateObservableUpDownCounter("broker.pool.workers", AliveWorkers, "{process}",
+        Telemetry.Meter.CreateObservableUpDownCounter(BrokerInstrumentation.PoolWorkersMetric, AliveWorkers, "{process}",
             "Worker processes alive in each pool this process runs.");
     }
 
@@ -43,5 +43,5 @@ internal static class Observed
     }
 
     private static IEnumerable<Measurement<int>> AliveWorkers() =>
-        s_pools.Keys.Select(pool => new Measurement<int>(pool.AliveWorkers, new KeyValuePair<string, object?>("broker.pool.name", pool.Name)));
+        s_pools.Keys.Select(pool => new Measurement<int>(pool.AliveWorkers, new KeyValuePair<string, object?>(BrokerInstrumentation.PoolNameTag, pool.Name)));
 }

@@ -18,6 +18,9 @@ internal static class TraceEnvelope
     /// <summary>The most bytes a tracestate may take: the W3C limit.</summary>
     private const int MostTraceStateBytes = 512;
 
+    /// <summary>The most bytes <see cref="Wrap"/> puts in front: the marks, a traceparent and the largest tracestate.</summary>
+    public const int MostHeaderBytes = 3 + TraceParentLength + MostTraceStateBytes;
+
     /// <summary>The context of <paramref name="activity"/> as W3C <c>traceparent</c> and <c>tracestate</c>, for a
     /// message that carries it in its JSON (a pool task, a pool result); nulls without one.</summary>
     public static (string? Parent, string? State) Of(Activity? activity) =>

@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using Broker.Diagnostics;
 using Broker.Serialization;
 using Broker.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Broker;
 
@@ -22,9 +25,11 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     private const string DuplexKind = "connection";
     private const string SimplexKind = "simplexconnection";
 
-    // Each message starts with what it is: bytes (an object's JSON, or bytes sent as such), or the end of the pipe.
+    // Each message starts with what it is: bytes (an object's JSON, or bytes sent as such), the end of the pipe, or
+    // bytes with the W3C trace context of their send in front (TraceEnvelope), which a receive takes off.
     private const byte DataFrame = 0;
     private const byte EndFrame = 1;
+    private const byte TracedFrame = 2;
 
     // What an end's state holds: not yet used, held by a process, closed, or given to a child that ended before it
     // took the end.
@@ -37,6 +42,7 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     private readonly Lazy<Task> _claim;
     private LockOwner? _presence;
     private byte[]? _pending;
+    private RemoteContext? _pendingSent;
     private bool _ended;
     private int _closed;
     private long _otherSeenAt;
@@ -66,8 +72,9 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     /// <summary>Whether this end was closed here, Python's <c>closed</c>.</summary>
     public bool Closed => Volatile.Read(ref _closed) == 1;
 
-    /// <summary>The largest message, in bytes as sent: the transport's largest item, less the message's one-byte header.</summary>
-    public int MaxMessageSize => Context.Queues.MaxItemSize - 1;
+    /// <summary>The largest message, in bytes as sent: the transport's largest item, less the message's one-byte header
+    /// and room for the trace context it may carry.</summary>
+    public int MaxMessageSize => Context.Queues.MaxItemSize - 1 - TraceEnvelope.MostHeaderBytes;
 
     private int Other => 1 - End;
     private string Incoming => QueueTo(End);
@@ -110,9 +117,10 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     /// <see cref="RecvBytesAsync"/>.</exception>
     public async ValueTask<T> RecvAsync<T>(CancellationToken cancellationToken = default)
     {
+        var start = Telemetry.StartTime(Context);
         var frame = await NextAsync(cancellationToken).ConfigureAwait(false);
         var value = Context.Serializer.Deserialize<T>(frame.AsSpan(1), $"a message of pipe '{Name}'");
-        _pending = null;
+        Took(start);
         return value;
     }
 
@@ -121,12 +129,13 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     /// <inheritdoc cref="RecvAsync{T}" path="/exception[1]"/>
     public async ValueTask<byte[]> RecvBytesAsync(int? maxLength = null, CancellationToken cancellationToken = default)
     {
+        var start = Telemetry.StartTime(Context);
         var frame = await NextAsync(cancellationToken).ConfigureAwait(false);
         if (frame.Length - 1 > maxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, $"The next message of pipe '{Name}' has {frame.Length - 1} bytes; it stays next.");
         }
-        _pending = null;
+        Took(start);
         return frame[1..];
     }
 
@@ -139,6 +148,7 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(buffer);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, buffer.Length);
+        var start = Telemetry.StartTime(Context);
         var frame = await NextAsync(cancellationToken).ConfigureAwait(false);
         var length = frame.Length - 1;
         if (length > buffer.Length - offset)
@@ -146,7 +156,7 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
             throw new ArgumentException($"The next message of pipe '{Name}' has {length} bytes, more than the {buffer.Length - offset} from offset {offset}; it stays next.", nameof(buffer));
         }
         frame.AsSpan(1).CopyTo(buffer.AsSpan(offset));
-        _pending = null;
+        Took(start);
         return length;
     }
 
@@ -257,10 +267,41 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
             }
             Volatile.Write(ref _otherSeenAt, time.GetTimestamp());
         }
-        var frame = new byte[payload.Length + 1];
-        frame[0] = DataFrame;
-        payload.CopyTo(frame, 1);
-        await Context.Queues.PutAsync(Outgoing, frame, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        if (!Telemetry.Source.HasListeners())
+        {
+            await Context.Queues.PutAsync(Outgoing, Frame(payload), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        using var activity = Telemetry.Start(Context, Name, Telemetry.SendOperation, "send", ActivityKind.Producer);
+        try
+        {
+            await Context.Queues.PutAsync(Outgoing, Frame(payload), Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Telemetry.Failed(activity, e))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>The message of <paramref name="payload"/>, with the current trace context in front while there is one.</summary>
+    private static byte[] Frame(byte[] payload)
+    {
+        var wrapped = TraceEnvelope.Wrap(payload, Activity.Current);
+        var frame = new byte[wrapped.Length + 1];
+        frame[0] = ReferenceEquals(wrapped, payload) ? DataFrame : TracedFrame;
+        wrapped.CopyTo(frame, 1);
+        return frame;
+    }
+
+    /// <summary>The pending message was received: its span, whose parent is its send's, ends the trace's hop.</summary>
+    private void Took(DateTimeOffset start)
+    {
+        _pending = null;
+        if (start != default)
+        {
+            Telemetry.Start(Context, Name, Telemetry.ReceiveOperation, "recv", ActivityKind.Consumer, _pendingSent?.Context ?? default, start)?.Dispose();
+        }
+        _pendingSent = null;
     }
 
     private async ValueTask<byte[]> NextAsync(CancellationToken cancellationToken) =>
@@ -320,6 +361,19 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
         {
             _ended = true;
             return frame;
+        }
+        if (frame is [TracedFrame, ..])
+        {
+            // Only a sender writes these, so bytes that hold no context are a fault of its: they are received whole.
+            if (TraceEnvelope.TryUnwrap(frame.AsMemory(1), out var payload, out _pendingSent, out var problem))
+            {
+                frame = [DataFrame, .. payload.Span];
+            }
+            else
+            {
+                Context.Logger.LogWarning("A message of pipe {Pipe} is received as it came: {Problem}", Name, problem);
+                frame[0] = DataFrame;
+            }
         }
         return _pending = frame;
     }

@@ -8,8 +8,8 @@ public static class Barriers
 {
     public static int Run(Arguments args)
     {
-        var parties = args.Number("parties", 3);
-        var rounds = args.Number("rounds", 2);
+        var parties = args.Number("parties");
+        var rounds = args.Number("rounds");
         var barrier = new Barrier(parties);
         var children = Enumerable.Range(0, parties).Select(i => new Process(Meet, barrier, i, rounds)).ToList();
         children.ForEach(c => c.Start());

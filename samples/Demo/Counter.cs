@@ -7,8 +7,8 @@ public static class Counter
 {
     public static int Run(Arguments args)
     {
-        var processes = args.Number("processes", 10);
-        var increments = args.Number("increments", 100);
+        var processes = args.Number("processes");
+        var increments = args.Number("increments");
 
         var counter = new Value<long>(0);
         var workers = Enumerable.Range(0, processes).Select(_ => new Process(Increment, counter, increments)).ToList();

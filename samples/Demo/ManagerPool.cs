@@ -9,7 +9,7 @@ public static class ManagerPool
 {
     public static int Run(Arguments args)
     {
-        var messages = args.Number("messages", 5);
+        var messages = args.Number("messages");
         using var manager = new Manager();
         var queue = manager.Queue<string>();
         var counts = manager.Dict<string, int>();

@@ -8,8 +8,8 @@ public static class Pools
 {
     public static int Map(Arguments args)
     {
-        var n = args.Number("n", 10);
-        var chunksize = args.Number("chunksize", 1);
+        var n = args.Number("n");
+        var chunksize = args.Number("chunksize");
         using var pool = Open(args);
         // A long map on a terminal, or any map with --progress, shows its progress on standard error.
         var progress = args.Flag("progress") || (n >= 1_000 && !Console.IsErrorRedirected) ? new ProgressBar(Console.Error) : null;
@@ -56,12 +56,12 @@ public static class Pools
     /// in worker mode, as the containers of docker-compose.yml run it.</summary>
     public static int Serve(Arguments args)
     {
-        var name = args.Text("pool") ?? throw new FormatException("worker needs --pool NAME.");
+        var name = args.Text("pool")!;
         using var stopping = new CancellationTokenSource();
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
-        Console.WriteLine($"serving pool {name} with {args.Number("processes", 2)} workers");
-        Pool.ServeAsync(name, args.Number("processes", 2), broker: BrokerContext.Default, cancellationToken: stopping.Token).GetAwaiter().GetResult();
+        Console.WriteLine($"serving pool {name} with {args.Number("processes")} workers");
+        Pool.ServeAsync(name, args.Number("processes"), broker: BrokerContext.Default, cancellationToken: stopping.Token).GetAwaiter().GetResult();
         Console.WriteLine($"stopped serving pool {name}");
         return 0;
 
@@ -74,7 +74,7 @@ public static class Pools
 
     /// <summary>A pool of <c>--processes</c> local workers (2 by default); with <c>--pool NAME</c>, one that the worker
     /// hosts serving NAME share, and with <c>--processes 0</c> one that uses only them.</summary>
-    private static Pool Open(Arguments args) => new(args.Number("processes", 2), name: args.Text("pool"));
+    private static Pool Open(Arguments args) => new(args.Number("processes"), name: args.Text("pool"));
 
     [PoolTask]
     public static int Square(int x) => x * x;

@@ -8,10 +8,10 @@ public static class ProducerConsumer
 {
     public static int Run(Arguments args)
     {
-        var producers = args.Number("producers", 2);
-        var items = args.Number("items", 8);
-        var consumers = args.Number("consumers", 2);
-        var workMs = args.Number("work-ms", 0);
+        var producers = args.Number("producers");
+        var items = args.Number("items");
+        var consumers = args.Number("consumers");
+        var workMs = args.Number("work-ms");
 
         var queue = new JoinableQueue<string>();
         var consuming = Enumerable.Range(1, consumers)

@@ -8,8 +8,8 @@ public static class Tickets
 {
     public static int Run(Arguments args)
     {
-        var buyers = args.Number("buyers", 8);
-        var tickets = args.Number("tickets", 2);
+        var buyers = args.Number("buyers");
+        var tickets = args.Number("tickets");
         var useLock = !args.Flag("no-lock");
 
         var remaining = new Value<int>(tickets);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Broker;
 using Broker.Processes;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,49 +11,73 @@ using Microsoft.Extensions.Options;
 
 return await HostCommand.RunAsync(args);
 
-/// <summary><c>Broker.WorkerHost --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...</c>:
+/// <summary><c>broker-worker --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...</c>:
 /// serves a pool with K worker processes until SIGTERM or Ctrl-C, then gives back the tasks in flight.</summary>
 internal static class HostCommand
 {
-    private const string Usage =
-        "usage: Broker.WorkerHost --broker URL --pool NAME [--processes K] [--max-tasks-per-child N] [--assembly PATH]...\n" +
-        "  Serves pool NAME with K worker processes (default: the number of cores). Workers run the [PoolTask] methods\n" +
-        "  of the assemblies given with --assembly. SIGTERM or Ctrl-C stops it; unfinished tasks go back to the queue.\n" +
-        "  The broker may also come from BROKER_URL.";
+    private static readonly Option<string> Broker = new("--broker")
+    {
+        Description = $"The broker URL, such as redis://host:6379 or amqp://host:5672/,redis://host:6379; {BrokerContext.UrlVariable} by default.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(BrokerContext.UrlVariable) ?? "",
+    };
+
+    private static readonly Option<string> PoolName = new("--pool") { Description = "The pool to serve.", Required = true };
+
+    private static readonly Option<int?> Processes = new("--processes") { Description = "Worker processes; the number of cores by default." };
+
+    private static readonly Option<int> MaxTasksPerChild = new("--max-tasks-per-child")
+    {
+        Description = "Tasks a worker runs before a fresh one replaces it; 0, the default, for no limit.",
+    };
+
+    private static readonly Option<string[]> Assemblies = new("--assembly")
+    {
+        Description = "An assembly whose [PoolTask] methods the workers run; repeat it for more.",
+        DefaultValueFactory = _ => [],
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? url = Environment.GetEnvironmentVariable(BrokerContext.UrlVariable), pool = null;
-        int? processes = null;
-        var maxTasks = 0;
-        var assemblies = new List<string>();
+        var root = new RootCommand("Serves a Broker pool with worker processes until SIGTERM or Ctrl-C; the tasks in flight then go back to the queue.")
+        {
+            Broker, PoolName, Processes, MaxTasksPerChild, Assemblies,
+        };
+        foreach (var count in new Option[] { Processes, MaxTasksPerChild })
+        {
+            count.Validators.Add(result =>
+            {
+                if (result.Tokens.Count > 0 && int.TryParse(result.Tokens[0].Value, out var value) && value < 0)
+                {
+                    result.AddError($"{count.Name} takes a whole number of 0 or more.");
+                }
+            });
+        }
+        root.Validators.Add(result =>
+        {
+            if (string.IsNullOrEmpty(result.GetValue(Broker)))
+            {
+                result.AddError($"--broker (or {BrokerContext.UrlVariable}) is required.");
+            }
+        });
+        root.SetAction((parsed, _) => ServeAsync(parsed));
+        // The generic host stops on SIGTERM or Ctrl-C itself, and gives back the tasks in flight first.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private static async Task<int> ServeAsync(ParseResult parsed)
+    {
+        var url = parsed.GetValue(Broker)!;
+        var pool = parsed.GetValue(PoolName)!;
+        var processes = parsed.GetValue(Processes);
+        var maxTasks = parsed.GetValue(MaxTasksPerChild);
         try
         {
-            for (var i = 0; i < args.Length; i++)
-            {
-                var value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
-                switch (args[i])
-                {
-                    case "--broker": url = value; break;
-                    case "--pool": pool = value; break;
-                    case "--processes": processes = Count(args[i], value); break;
-                    case "--max-tasks-per-child": maxTasks = Count(args[i], value); break;
-                    case "--assembly": assemblies.Add(value); break;
-                    default: throw new FormatException($"Unknown option {args[i]}.");
-                }
-                i++;
-            }
-            if (pool is null || url is null)
-            {
-                throw new FormatException("--pool and --broker (or BROKER_URL) are required.");
-            }
-            TaskAssemblies.Add(assemblies);
+            TaskAssemblies.Add(parsed.GetValue(Assemblies)!);
         }
-        catch (Exception e) when (e is FormatException or FileNotFoundException)
+        catch (FileNotFoundException e)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
+            return 1;
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
@@ -79,7 +104,4 @@ internal static class HostCommand
         Console.Error.WriteLine($"{e.GetType().Name}: {e.Message}");
         return 1;
     }
-
-    private static int Count(string option, string value) =>
-        int.TryParse(value, out var count) && count >= 0 ? count : throw new FormatException($"{option} takes a whole number, not '{value}'.");
 }

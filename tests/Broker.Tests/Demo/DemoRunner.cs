@@ -21,9 +21,12 @@ internal static class DemoRunner
         return kill.ExitCode;
     }
 
-    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args) => RunProgramAsync(DemoDll, args);
+
+    /// <summary>Runs <paramref name="dll"/> to its end, within two minutes.</summary>
+    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunProgramAsync(string dll, params string[] args)
     {
-        using var process = Start(DemoDll, args);
+        using var process = Start(dll, args);
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -117,6 +117,32 @@ public sealed class DemoTests
     }
 
     [Fact]
+    public async Task The_demo_and_the_worker_host_answer_help_and_refuse_a_misspelled_or_missing_option()
+    {
+        var (exitCode, lines, errors) = await DemoRunner.RunAsync("--help");
+        Assert.True(exitCode == 0, errors);
+        Assert.Contains(lines, line => line.StartsWith("producer-consumer", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("--broker", StringComparison.Ordinal));
+        (exitCode, lines, errors) = await DemoRunner.RunAsync("tickets", "--buyers", "3", "--tickts", "2");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("'--tickts'", errors);
+        Assert.DoesNotContain(lines, line => line.StartsWith("sold", StringComparison.Ordinal));
+        (exitCode, _, errors) = await DemoRunner.RunAsync("counter", "--processes", "-2");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("--processes takes a whole number of 0 or more", errors);
+
+        (exitCode, lines, errors) = await DemoRunner.RunProgramAsync(DemoRunner.WorkerHostDll, "--help");
+        Assert.True(exitCode == 0, errors);
+        Assert.Contains(lines, line => line.StartsWith("--max-tasks-per-child", StringComparison.Ordinal));
+        (exitCode, _, errors) = await DemoRunner.RunProgramAsync(DemoRunner.WorkerHostDll, "--broker", "redis://127.0.0.1:1", "--pool", "p", "--proceses", "2");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("'--proceses'", errors);
+        (exitCode, _, errors) = await DemoRunner.RunProgramAsync(DemoRunner.WorkerHostDll, "--broker", "redis://127.0.0.1:1");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("'--pool' is required", errors);
+    }
+
+    [Fact]
     public async Task An_unknown_broker_scheme_fails_with_a_clear_message_and_no_password()
     {
         var (exitCode, _, errors) = await DemoRunner.RunAsync("counter", "--broker", "nats://user:hunter2@127.0.0.1:4222");

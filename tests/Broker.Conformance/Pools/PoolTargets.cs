@@ -156,6 +156,14 @@ public static class Tasks
     public static string NameOnceSet(string name) =>
         new Event(name).Wait(TimeSpan.FromSeconds(10)) ? name : throw new TimeoutException($"Event {name} was not set within 10 s.");
 
+    /// <summary>Ends its worker with SIGKILL before it uses <paramref name="end"/>.</summary>
+    [PoolTask]
+    public static int KillOwnWorkerHolding(Connection end)
+    {
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+        return end.End;
+    }
+
     /// <summary>A poison task: it kills whichever worker runs it.</summary>
     [PoolTask]
     public static int KillOwnWorker(int _)

@@ -312,6 +312,16 @@ public abstract partial class TransportPoolTests : TransportTests
     }
 
     [Fact]
+    public async Task A_pipe_end_whose_task_killed_its_worker_before_using_it_reports_the_end_at_the_other()
+    {
+        await using var pool = new Pool(1, maxTaskAttempts: 1, broker: Broker);
+        var (mine, theirs) = Pipe.Create(broker: Broker);
+        var dying = pool.ApplyAsync<int>(Tasks.KillOwnWorkerHolding, [theirs]);
+        await Assert.ThrowsAsync<EndOfStreamException>(() => mine.RecvAsync<int>().AsTask().WaitAsync(Patience));
+        Assert.Equal("WorkerLost", Assert.Throws<RemoteTaskException>(() => dying.Get(Patience)).RemoteType);
+    }
+
+    [Fact]
     public async Task Terminate_fails_the_tasks_in_flight_and_ends_the_workers()
     {
         var pool = new Pool(1, broker: Broker);

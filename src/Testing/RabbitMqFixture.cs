@@ -17,7 +17,7 @@ using Process = System.Diagnostics.Process;
 public sealed class RabbitMqFixture : BrokerServerFixture
 {
     /// <summary>The environment variable that names the server, as in
-    /// <c>BROKER_TEST_RABBITMQ=amqp://guest:guest@127.0.0.1:5672/</c>.</summary>
+    /// <c>BROKER_TEST_RABBITMQ=amqp://127.0.0.1:5672/</c>.</summary>
     public const string ServerVariable = "BROKER_TEST_RABBITMQ";
 
     /// <summary>The environment variable that gives the <c>rabbitmqctl</c> command of a named server.</summary>
@@ -36,7 +36,7 @@ public sealed class RabbitMqFixture : BrokerServerFixture
     {
     }
 
-    /// <summary>A fixture on the server at <paramref name="serverUrl"/>, such as <c>amqp://guest:guest@127.0.0.1:5672/</c>, whatever
+    /// <summary>A fixture on the server at <paramref name="serverUrl"/>, such as <c>amqp://127.0.0.1:5672/</c>, whatever
     /// <see cref="ServerVariable"/> says: for a test that starts its own, or for a fixture made by hand, which the
     /// test starts with <see cref="BrokerServerFixture.InitializeAsync"/> and ends with
     /// <see cref="BrokerServerFixture.DisposeAsync"/>.</summary>
@@ -50,7 +50,7 @@ public sealed class RabbitMqFixture : BrokerServerFixture
     public override string Variable => ServerVariable;
 
     /// <inheritdoc/>
-    protected override (string Name, string ExampleUrl) Server => ("RabbitMQ", "amqp://guest:guest@127.0.0.1:5672/");
+    protected override (string Name, string ExampleUrl) Server => ("RabbitMQ", "amqp://127.0.0.1:5672/");
 
     /// <summary>Runs <c>rabbitmqctl -q</c> with <paramref name="arguments"/> on the server: to stop and start its
     /// application in a fault test, or to look at what it holds.</summary>

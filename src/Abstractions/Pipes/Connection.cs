@@ -218,9 +218,17 @@ public sealed class Connection : BrokerHandle, IAsyncDisposable, IDisposable
     /// <summary>Closes this end, as leaving Python's <c>with conn:</c> does.</summary>
     public void Dispose() => Close();
 
-    /// <summary>Takes this end for this process: a child started with it as an argument does so as it starts, so
-    /// that its death shows at the other end even before it used it.</summary>
-    internal Task ClaimOnceAsync() => _claim.Value;
+    /// <summary>Takes <paramref name="argument"/> for this process if it is a pipe end: a child started with one, or a
+    /// pool task given one, does so as it starts, so that the process's death shows at the other end even before it
+    /// used it.</summary>
+    internal static T ClaimedIfEnd<T>(T argument)
+    {
+        if (argument is Connection connection)
+        {
+            Sync.Run(new ValueTask(connection._claim.Value));
+        }
+        return argument;
+    }
 
     private protected override async Task CreateAsync(CancellationToken cancellationToken)
     {

@@ -171,7 +171,7 @@ internal static class Chunk
     {
         try
         {
-            return Claimed(JsonSerializer.Deserialize(ref reader, types[i]));
+            return Connection.ClaimedIfEnd(JsonSerializer.Deserialize(ref reader, types[i]));
         }
         catch (Exception e) when (JsonBrokerSerializer.IsFailure(e))
         {
@@ -212,21 +212,10 @@ internal static class Chunk
             var results = new TResult[args.Length];
             for (var i = 0; i < args.Length; i++)
             {
-                results[i] = target(Claimed(args[i]));
+                results[i] = target(Connection.ClaimedIfEnd(args[i]));
             }
             return new RawJson(SerializeArray(serializer, results, typeof(TResult), () => $"the result of {method.Name}"));
         };
-    }
-
-    /// <summary>A pipe end given to a task is this worker's as the task starts, as a child's is as it starts: should the
-    /// worker die before the task uses it, the other end hears of it instead of waiting for ever.</summary>
-    private static T Claimed<T>(T argument)
-    {
-        if (argument is Connection connection)
-        {
-            Sync.Run(new ValueTask(connection.ClaimOnceAsync()));
-        }
-        return argument;
     }
 
     /// <summary>Writes <paramref name="values"/> as one array of <paramref name="element"/>. When that fails, the values

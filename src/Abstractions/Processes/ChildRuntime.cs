@@ -60,11 +60,7 @@ internal static class ChildRuntime
             var args = new object?[parameters.Length];
             for (var i = 0; i < parameters.Length; i++)
             {
-                args[i] = serializer.FromElement(spec.Args![i], parameters[i].ParameterType, $"argument {i} ('{parameters[i].Name}')");
-                if (args[i] is Connection connection)
-                {
-                    Sync.Run(new ValueTask(connection.ClaimOnceAsync()));
-                }
+                args[i] = Connection.ClaimedIfEnd(serializer.FromElement(spec.Args![i], parameters[i].ParameterType, $"argument {i} ('{parameters[i].Name}')"));
             }
             return new Process(method, instance, args, spec.Name, spec.Daemon);
         }

@@ -21,6 +21,12 @@ public static class LocalBench
         var queue = await MedianAsync(options.Repeats, () => QueueRateAsync(options.Items));
         Report.Rate("Queue 1 producer -> 1 consumer process", "items/s", queue, python["queue"], "python");
 
+        foreach (var consumers in (int[])[1, 2, 4])
+        {
+            var shared = await MedianAsync(options.Repeats, () => SharedQueueRateAsync(consumers, options.Items));
+            Report.Rate($"Queue 1 producer -> {consumers} consumer{(consumers == 1 ? "" : "s")}, shared", "items/s", shared, python[$"scale{consumers}"], "python");
+        }
+
         var joinable = await MedianAsync(options.Repeats, () => JoinableRateAsync(options.Items));
         Report.Rate("JoinableQueue put/get/task_done + join", "items/s", joinable, python["joinable"], "python");
 
@@ -69,6 +75,47 @@ public static class LocalBench
         var rate = items / clock.Elapsed.TotalSeconds;
         await consumer.JoinAsync();
         return rate;
+    }
+
+    /// <summary>The scale case: <paramref name="consumers"/> processes take <paramref name="items"/> from one queue
+    /// between them; each stops at a -1 and waits to be told to go on, so that none takes another's -1.</summary>
+    private static async Task<double> SharedQueueRateAsync(int consumers, int items)
+    {
+        var queue = new Queue<int>();
+        var done = new Queue<string>();
+        var go = new Queue<string>();
+        var processes = Enumerable.Range(0, consumers).Select(_ => new Process(ConsumeUntilStopped, queue, done, go)).ToList();
+        foreach (var process in processes)
+        {
+            await process.StartAsync();
+        }
+        await PassAsync();
+        for (var i = 0; i < consumers; i++)
+        {
+            await go.PutAsync("timed");
+        }
+        var clock = Stopwatch.StartNew();
+        await PassAsync();
+        var rate = items / clock.Elapsed.TotalSeconds;
+        foreach (var process in processes)
+        {
+            await process.JoinAsync();
+            await process.DisposeAsync();
+        }
+        return rate;
+
+        async Task PassAsync()
+        {
+            await PutAllAsync(queue, items);
+            for (var i = 0; i < consumers; i++)
+            {
+                await queue.PutAsync(-1);
+            }
+            for (var i = 0; i < consumers; i++)
+            {
+                await done.GetAsync();
+            }
+        }
     }
 
     private static async Task<double> JoinableRateAsync(int items)
@@ -243,6 +290,19 @@ public static class LocalBench
             }
             done.Put(pass);
         }
+    }
+
+    public static void ConsumeUntilStopped(Queue<int> queue, Queue<string> done, Queue<string> go)
+    {
+        while (queue.Get() != -1)
+        {
+        }
+        done.Put("warm");
+        go.Get();
+        while (queue.Get() != -1)
+        {
+        }
+        done.Put("timed");
     }
 
     public static async Task ConsumeJoinable(JoinableQueue<int> queue, Queue<string> ready)

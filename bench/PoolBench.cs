@@ -26,6 +26,11 @@ public static class PoolBench
             Report.Latency("Pool.Apply round trip, p99", applyP99, python["apply_p99"], "python");
         }
 
+        if (Python.Missing("celery", "redis") is { } missing)
+        {
+            Console.WriteLine($"Fleet cases against Celery skipped: {missing}");
+            return;
+        }
         var fleetTasks = options.Items / 2;
         foreach (var url in new[] { redisUrl, amqpUrl }.OfType<string>())
         {
@@ -130,6 +135,30 @@ internal static class Python
     /// <summary>Debian's interpreter, which the <c>python3-celery</c> and <c>python3-redis</c> packages install into,
     /// whatever else is first on the path.</summary>
     public const string Interpreter = "/usr/bin/python3";
+
+    /// <summary>Null when Debian's interpreter runs and imports <paramref name="modules"/>; else one line that says
+    /// what to install.</summary>
+    public static string? Missing(params string[] modules)
+    {
+        if (!File.Exists(Interpreter))
+        {
+            return $"{Interpreter} is missing: install Debian's python3 (apt-get install python3), which the bench compares against.";
+        }
+        if (modules.Length == 0)
+        {
+            return null;
+        }
+        var info = new ProcessStartInfo(Interpreter) { RedirectStandardError = true, RedirectStandardOutput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("import " + string.Join(", ", modules));
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0
+            ? null
+            : $"{Interpreter} cannot import {string.Join(", ", modules)}: install Debian's {string.Join(" and ", modules.Select(m => "python3-" + m))} (apt-get install {string.Join(' ', modules.Select(m => "python3-" + m))}).";
+    }
 
     public static Dictionary<string, double> Run(string script, object[] args, Dictionary<string, string>? environment = null)
     {

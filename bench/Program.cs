@@ -6,30 +6,40 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        switch (args)
+        if (args is not [var bench, .. var rest] || bench is not ("local" or "redis" or "rabbitmq" or "pool"))
         {
-            case ["local", .. var rest]:
+            Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 20000] [--runs 20] [--round-trips 2000]");
+            Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
+            Console.Error.WriteLine("       Broker.Bench rabbitmq [--url amqp://127.0.0.1:5672/] [--repeats 5] [--items 10000]");
+            Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--amqp amqp://127.0.0.1:5672/] [--repeats 5] [--items 4000]");
+            Console.Error.WriteLine("       each takes --json FILE too: every figure, with the machine's cores and load");
+            return 2;
+        }
+        if (bench is "local" or "pool" && Python.Missing() is { } missing)
+        {
+            Console.Error.WriteLine(missing);
+            return 1;
+        }
+        switch (bench)
+        {
+            case "local":
                 await LocalBench.RunAsync(Options.Parse(rest));
-                return 0;
-            case ["redis", .. var rest]:
+                break;
+            case "redis":
                 await RedisBench.RunAsync(Options.Parse(rest, items: 5_000),
                     Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379");
-                return 0;
-            case ["rabbitmq", .. var rest]:
+                break;
+            case "rabbitmq":
                 await RabbitMqBench.RunAsync(Options.Parse(rest, items: 10_000),
                     Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "amqp://127.0.0.1:5672/");
-                return 0;
-            case ["pool", .. var rest]:
+                break;
+            default:
                 await PoolBench.RunAsync(Options.Parse(rest, items: 4_000),
                     Options.Text(rest, "url") ?? Environment.GetEnvironmentVariable("BROKER_URL") ?? "redis://127.0.0.1:6379", Options.Text(rest, "amqp"));
-                return 0;
-            default:
-                Console.Error.WriteLine("usage: Broker.Bench local [--repeats 5] [--items 20000] [--cycles 20000] [--runs 20] [--round-trips 2000]");
-                Console.Error.WriteLine("       Broker.Bench redis [--url redis://127.0.0.1:6379] [--repeats 5] [--items 5000]");
-                Console.Error.WriteLine("       Broker.Bench rabbitmq [--url amqp://127.0.0.1:5672/] [--repeats 5] [--items 10000]");
-                Console.Error.WriteLine("       Broker.Bench pool [--url redis://127.0.0.1:6379] [--amqp amqp://127.0.0.1:5672/] [--repeats 5] [--items 4000]");
-                return 2;
+                break;
         }
+        Report.Close(args, Options.Text(rest, "json"));
+        return 0;
     }
 }
 
@@ -61,16 +71,57 @@ internal static class Warm
     }
 }
 
+/// <summary>Prints each figure as its case ends, and keeps it for the closing table and the <c>--json</c> file.</summary>
 internal static class Report
 {
-    public static void Rate(string name, string unit, double broker, double reference, string referenceName) =>
+    private static readonly List<Figure> s_figures = [];
+
+    public static void Rate(string name, string unit, double broker, double reference, string referenceName)
+    {
         Console.WriteLine($"{name,-44} broker={broker,10:N0} {unit}  {referenceName}={reference,10:N0} {unit}  ratio={broker / reference:F2}");
+        s_figures.Add(new(name, unit, broker, reference, referenceName, broker / reference));
+    }
 
-    public static void Time(string name, double brokerMs, double referenceMs, string referenceName) =>
+    public static void Time(string name, double brokerMs, double referenceMs, string referenceName)
+    {
         Console.WriteLine($"{name,-44} broker={brokerMs,8:F1} ms  {referenceName}={referenceMs,8:F1} ms  ratio={referenceMs / brokerMs:F2}");
+        s_figures.Add(new(name, "ms", brokerMs, referenceMs, referenceName, referenceMs / brokerMs));
+    }
 
-    public static void Latency(string name, double brokerMs, double referenceMs, string referenceName) =>
+    public static void Latency(string name, double brokerMs, double referenceMs, string referenceName)
+    {
         Console.WriteLine($"{name,-44} broker={brokerMs * 1000,8:F0} µs  {referenceName}={referenceMs * 1000,8:F0} µs  ratio={referenceMs / brokerMs:F2}");
+        s_figures.Add(new(name, "µs", brokerMs * 1000, referenceMs * 1000, referenceName, referenceMs / brokerMs));
+    }
+
+    /// <summary>Prints every figure of the run in one table and, given <paramref name="json"/>, writes them there with
+    /// the machine's core count and load, so that runs on different days and machines can be compared.</summary>
+    public static void Close(string[] args, string? json)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"| case | broker | reference | ratio |");
+        Console.WriteLine($"|---|---|---|---|");
+        foreach (var f in s_figures)
+        {
+            Console.WriteLine($"| {f.Case} | {f.Broker:N0} {f.Unit} | {f.ReferenceName} {f.Reference:N0} {f.Unit} | {f.Ratio:F2} |");
+        }
+        if (json is null)
+        {
+            return;
+        }
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[..3].Select(double.Parse).ToArray() : [];
+        var run = new
+        {
+            command = string.Join(' ', args),
+            date = DateTimeOffset.UtcNow,
+            machine = new { cores = Environment.ProcessorCount, load, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, runtime = Environment.Version.ToString() },
+            figures = s_figures,
+        };
+        File.WriteAllText(json, System.Text.Json.JsonSerializer.Serialize(run, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine($"wrote {json}");
+    }
+
+    private sealed record Figure(string Case, string Unit, double Broker, double Reference, string ReferenceName, double Ratio);
 
     /// <summary>The times of the second of two passes of <paramref name="rounds"/> calls, in milliseconds.</summary>
     public static List<double> Times(int rounds, Action call)

@@ -13,6 +13,41 @@ def consume(queue, items, done):
         done.put(finished_pass)
 
 
+def consume_until_stopped(queue, done, go):
+    while queue.get() != -1:
+        pass
+    done.put("warm")
+    go.get()
+    while queue.get() != -1:
+        pass
+    done.put("timed")
+
+
+def shared_queue_rate(consumers, items):
+    """The scale case: consumers take the items from one queue between them, as in bench/LocalBench.cs."""
+    queue, done, go = mp.Queue(), mp.Queue(), mp.Queue()
+    processes = [mp.Process(target=consume_until_stopped, args=(queue, done, go)) for _ in range(consumers)]
+    for p in processes:
+        p.start()
+
+    def one_pass():
+        put_all(queue, items)
+        for _ in range(consumers):
+            queue.put(-1)
+        for _ in range(consumers):
+            done.get()
+
+    one_pass()
+    for _ in range(consumers):
+        go.put("timed")
+    began = time.perf_counter()
+    one_pass()
+    rate = items / (time.perf_counter() - began)
+    for p in processes:
+        p.join()
+    return rate
+
+
 def consume_joinable(queue, ready):
     ready.put("ready")
     while True:
@@ -178,6 +213,8 @@ if __name__ == "__main__":
     repeats, items, cycles, runs, round_trips = (int(a) for a in sys.argv[1:6])
     median = lambda f: statistics.median(f() for _ in range(repeats))
     print("queue", median(lambda: queue_rate(items)))
+    for consumers in (1, 2, 4):
+        print(f"scale{consumers}", median(lambda: shared_queue_rate(consumers, items)))
     print("joinable", median(lambda: joinable_rate(items)))
     print("lock", median(lambda: lock_rate(4, cycles)))
     print("manager", median(lambda: manager_rate(4, cycles // 10)))

@@ -66,6 +66,10 @@ SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 ulimit -S -n "$(ulimit -H -n)"
 CONF
   fi
+  # The management plugin, on loopback too, lists the queues for `broker queues`, which AMQP cannot.
+  if ! grep -q '^management.tcp.ip' /etc/rabbitmq/rabbitmq.conf 2>/dev/null; then
+    echo 'management.tcp.ip = 127.0.0.1' | $sudo tee -a /etc/rabbitmq/rabbitmq.conf >/dev/null
+  fi
   if ! $sudo rabbitmqctl -q status >/dev/null 2>&1; then
     (cd / && $sudo setsid rabbitmq-server >"$work/rabbitmq.log" 2>&1 </dev/null &)
     touch "$work/rabbitmq.started"
@@ -81,6 +85,8 @@ CONF
     cat "$work/rabbitmq.log" >&2
     exit 1
   fi
+  # Enabled on the running node, which also serves a node started before this script; a second time changes nothing.
+  $sudo rabbitmq-plugins -q enable rabbitmq_management >/dev/null
   # No credentials in the URL: the client then logs in as guest, which RabbitMQ lets in from loopback only.
   export BROKER_TEST_RABBITMQ="amqp://127.0.0.1:5672/"
   # The fault tests stop and start this node's RabbitMQ application through it.

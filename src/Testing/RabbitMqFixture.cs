@@ -90,12 +90,15 @@ public sealed class RabbitMqFixture : BrokerServerFixture
             : throw new InvalidOperationException($"{control} {string.Join(' ', arguments)} failed with exit code {process.ExitCode}: {await errors.ConfigureAwait(false)}");
     }
 
+    private const int ManagementPort = 15672;
+
     /// <inheritdoc/>
     protected override async Task<string> StartContainerAsync()
     {
-        _container = new RabbitMqBuilder("rabbitmq:3.10").Build();
+        // The management plugin lists queues for BrokerInspector, which AMQP cannot.
+        _container = new RabbitMqBuilder("rabbitmq:3.10-management").WithPortBinding(ManagementPort, assignRandomHostPort: true).Build();
         await _container.StartAsync().ConfigureAwait(false);
-        return _container.GetConnectionString();
+        return $"{_container.GetConnectionString()}?management=http://{_container.Hostname}:{_container.GetMappedPublicPort(ManagementPort)}";
     }
 
     /// <inheritdoc/>
@@ -103,7 +106,7 @@ public sealed class RabbitMqFixture : BrokerServerFixture
     {
         try
         {
-            var factory = new ConnectionFactory { Uri = new Uri(serverUrl), RequestedConnectionTimeout = TimeSpan.FromSeconds(3) };
+            var factory = new ConnectionFactory { Uri = new UriBuilder(serverUrl) { Query = "" }.Uri, RequestedConnectionTimeout = TimeSpan.FromSeconds(3) };
             await using var probe = await factory.CreateConnectionAsync().ConfigureAwait(false);
         }
         catch (BrokerUnreachableException e)

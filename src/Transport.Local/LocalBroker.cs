@@ -31,6 +31,9 @@ internal sealed class LocalBroker(Func<string> directory)
         }
     }
 
+    /// <summary>Every queue a client has used. Under the broker's lock.</summary>
+    internal IReadOnlyCollection<QueueState> Queues => _queues.Values;
+
     internal QueueState Queue(string name)
     {
         if (!_queues.TryGetValue(name, out var queue))

@@ -55,12 +55,15 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
 
     public IValueBackend Values => _slots;
 
-    public IMapBackend Maps => field ??= new CollectionCalls.Maps(CallCollectionsAsync);
+    public IMapBackend Maps => field ??= new CollectionCalls.Maps((request, ct) => CallEncodedAsync(Op.Collection, request, ct));
 
-    public IListBackend Lists => field ??= new CollectionCalls.Lists(CallCollectionsAsync);
+    public IListBackend Lists => field ??= new CollectionCalls.Lists((request, ct) => CallEncodedAsync(Op.Collection, request, ct));
 
-    private async ValueTask<byte[]> CallCollectionsAsync(byte[] request, CancellationToken cancellationToken) =>
-        new FrameReader(await CallAsync(Op.Collection, request, static (ref w, r) => w.Bytes(r), cancellationToken).ConfigureAwait(false)).Bytes().ToArray();
+    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues((request, ct) => CallEncodedAsync(Op.Inspect, request, ct));
+
+    /// <summary>Sends a request in the <see cref="CollectionCalls"/> encoding, for the host to run, and returns its result.</summary>
+    private async ValueTask<byte[]> CallEncodedAsync(Op op, byte[] request, CancellationToken cancellationToken) =>
+        new FrameReader(await CallAsync(op, request, static (ref w, r) => w.Bytes(r), cancellationToken).ConfigureAwait(false)).Bytes().ToArray();
 
     public ValueTask<string> ShareAsync(CancellationToken cancellationToken) => new(_url.Original);
 

@@ -178,6 +178,9 @@ internal sealed class LocalServer : IAsyncDisposable
                     case Op.Collection:
                         Reply(id, new ValueTask<byte[]>(session.Broker.Collections.Run(args.Bytes().ToArray())), static (ref w, result) => w.Bytes(result));
                         break;
+                    case Op.Inspect:
+                        Reply(id, new ValueTask<byte[]>(InspectionCalls.Run(session.Broker, args.Bytes().ToArray())), static (ref w, result) => w.Bytes(result));
+                        break;
                     case Op.Flush:
                         Reply(id, default(ValueTask));
                         break;

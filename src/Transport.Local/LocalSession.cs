@@ -34,6 +34,8 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     public int MaxItemSize => Wire.MaxItem;
 
+    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues((request, _) => new(InspectionCalls.Run(broker, request)));
+
     public ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {
         lock (Gate)

@@ -39,6 +39,7 @@ internal enum Op : byte
     Watch,
     Notify,
     Collection,
+    Inspect,
 }
 
 internal enum Status : byte

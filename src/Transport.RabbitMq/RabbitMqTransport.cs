@@ -43,7 +43,7 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
     private readonly Reopening<Session> _session;
     private int _disposed;
 
-    public RabbitMqTransport(BrokerUrl url, ushort prefetch, TimeSpan retryBudget, Action<ConnectionFactory>? configure, ILogger logger, TimeProvider time)
+    public RabbitMqTransport(BrokerUrl url, ushort prefetch, TimeSpan retryBudget, Uri management, Action<ConnectionFactory>? configure, ILogger logger, TimeProvider time)
     {
         _time = time;
         _retryBudget = retryBudget;
@@ -60,6 +60,7 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
         };
         configure?.Invoke(_factory);
         _factory.AutomaticRecoveryEnabled = false;
+        _management = new(() => ManagementClient(management));
         _session = new(async ct =>
         {
             ObjectDisposedException.ThrowIf(_disposed == 1, this);
@@ -213,6 +214,10 @@ internal sealed partial class RabbitMqTransport : ITransport, IQueueBackend, IJo
         if (_session.Current is { } session)
         {
             await session.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_management.IsValueCreated)
+        {
+            _management.Value.Dispose();
         }
     }
 

@@ -34,9 +34,16 @@ public sealed class RabbitMqTransportFactory : ITransportFactory
         {
             throw new BrokerUrlException($"'{url.Display}' names no host: use amqp://host:5672/.");
         }
-        var settings = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch", "retry");
+        var settings = BrokerUrlSettings.Read(url, "RabbitMQ", "prefetch", "retry", "management");
         var prefetch = settings.Integer("prefetch", _options.Prefetch, 1, ushort.MaxValue);
-        return new RabbitMqTransport(url, (ushort)prefetch, settings.Duration("retry", _options.RetryBudget), _options.ConfigureConnectionFactory,
+        var management = new Uri(settings.Text("management", (_options.ManagementUrl ?? RabbitMqTransport.DefaultManagement(url)).ToString(), IsManagementUrl,
+            "give the management API's address, such as http://host:15672"));
+        return new RabbitMqTransport(url, (ushort)prefetch, settings.Duration("retry", _options.RetryBudget), management, _options.ConfigureConnectionFactory,
             options.LoggerFactory.CreateLogger("Broker.Transport.RabbitMq"), options.TimeProvider);
     }
+
+    /// <summary>An http or https address with a host and nothing after its path, which the API's paths follow.</summary>
+    private static bool IsManagementUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
+        && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 }

@@ -19,6 +19,12 @@ public sealed class RabbitMqTransportOptions
     /// 10 s. URL: <c>retry=</c>.</summary>
     public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>The address of RabbitMQ's management API (the <c>rabbitmq_management</c> plugin), which lists the queues
+    /// for <see cref="BrokerInspector"/> and the <c>broker</c> tool, as AMQP cannot; it logs in with the URL's
+    /// credentials. <c>null</c> (the default) for the URL's host on port 15672 (15671 for <c>amqps://</c>).
+    /// URL: <c>management=</c>.</summary>
+    public Uri? ManagementUrl { get; init; }
+
     /// <summary>Changes the connection factory Broker built from the URL before each connection: TLS
     /// (<see cref="ConnectionFactory.Ssl"/>, on for an <c>amqps://</c> URL), heartbeats, timeouts, a client name.
     /// Broker keeps automatic recovery off: it opens a new connection itself when one is lost.</summary>

@@ -35,6 +35,10 @@ public interface IQueueBackend
 
     /// <summary>The number of items waiting in the queue (not counting items taken and not yet done).</summary>
     ValueTask<long> CountAsync(string queue, CancellationToken cancellationToken);
+
+    /// <summary>Lists the queues and shows items without taking them, for operators' tools; <c>null</c> (the default)
+    /// for a transport that cannot.</summary>
+    IQueueInspection? Inspection => null;
 }
 
 /// <summary>The queues of <see cref="IQueueBackend"/> as a <see cref="JoinableQueue{T}"/> uses them: every item put here

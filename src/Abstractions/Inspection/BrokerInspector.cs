@@ -31,6 +31,15 @@ public sealed class BrokerInspector
             .OrderBy(c => c.Name, StringComparer.Ordinal)];
     }
 
+    /// <summary>One queue with its counts, as <see cref="QueuesAsync"/> shows it.</summary>
+    /// <exception cref="QueueNotFoundException">The broker has no such queue.</exception>
+    public async ValueTask<QueueStatus> QueueAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(queue);
+        return (await QueuesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(q => q.Name == queue)
+            ?? throw new QueueNotFoundException(queue, $"Queue '{queue}' does not exist on {_context.Url}.");
+    }
+
     /// <summary>Up to <paramref name="most"/> of the oldest dead letters of <paramref name="queue"/>, each with the reason
     /// its item could not be read; they stay where they are. A dead letter that cannot be read itself comes with that
     /// reason, its bytes as its <see cref="DeadLetter.Body"/>, and no time.</summary>
@@ -38,7 +47,7 @@ public sealed class BrokerInspector
     public async ValueTask<IReadOnlyList<DeadLetter>> PeekDeadLettersAsync(string queue, int most = 100, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(most);
-        await EnsureExistsAsync(queue, cancellationToken).ConfigureAwait(false);
+        await QueueAsync(queue, cancellationToken).ConfigureAwait(false);
         var bodies = await Inspection.PeekAsync(queue + DeadSuffix, most, cancellationToken).ConfigureAwait(false);
         return [.. bodies.Select(body => TryRead(queue, body, out var letter, out var problem)
             ? letter
@@ -52,7 +61,7 @@ public sealed class BrokerInspector
     /// <exception cref="BrokerSerializationException">A dead letter cannot be read; it and those after it stay.</exception>
     public async ValueTask<long> RequeueDeadLettersAsync(string queue, CancellationToken cancellationToken = default)
     {
-        await EnsureExistsAsync(queue, cancellationToken).ConfigureAwait(false);
+        await QueueAsync(queue, cancellationToken).ConfigureAwait(false);
         var backend = _context.Queues;
         return await DrainAsync(queue + DeadSuffix, async delivery =>
         {
@@ -73,7 +82,7 @@ public sealed class BrokerInspector
     /// <exception cref="QueueNotFoundException">The broker has no such queue.</exception>
     public async ValueTask<long> PurgeDeadLettersAsync(string queue, CancellationToken cancellationToken = default)
     {
-        await EnsureExistsAsync(queue, cancellationToken).ConfigureAwait(false);
+        await QueueAsync(queue, cancellationToken).ConfigureAwait(false);
         return await DrainAsync(queue + DeadSuffix, static _ => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
     }
 
@@ -83,7 +92,7 @@ public sealed class BrokerInspector
     /// <exception cref="QueueNotFoundException">The broker has no such queue.</exception>
     public async ValueTask<long> PurgeAsync(string queue, CancellationToken cancellationToken = default)
     {
-        await EnsureExistsAsync(queue, cancellationToken).ConfigureAwait(false);
+        await QueueAsync(queue, cancellationToken).ConfigureAwait(false);
         return await DrainAsync(queue, static _ => ValueTask.CompletedTask, cancellationToken).ConfigureAwait(false);
     }
 
@@ -101,16 +110,6 @@ public sealed class BrokerInspector
             drained++;
         }
         return drained;
-    }
-
-    private async ValueTask EnsureExistsAsync(string queue, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(queue);
-        var counts = await Inspection.ListAsync(cancellationToken).ConfigureAwait(false);
-        if (!counts.Any(c => c.Name == queue))
-        {
-            throw new QueueNotFoundException(queue, $"Queue '{queue}' does not exist on {_context.Url}.");
-        }
     }
 
     private bool TryRead(string queue, ReadOnlyMemory<byte> body, out DeadLetter letter, out string? problem)

@@ -4,8 +4,8 @@ namespace Broker.Transport;
 /// are, with their counts, and the items waiting at the head of one. <see cref="IQueueBackend.Inspection"/> gives it.</summary>
 public interface IQueueInspection
 {
-    /// <summary>Every queue Broker keeps in this URL's namespace (its key prefix, its virtual host), with its counts, in
-    /// no set order; none of the transport's own bookkeeping.</summary>
+    /// <summary>Every queue in this URL's namespace (its key prefix, its virtual host), with its counts, in no set
+    /// order; none of the transport's own bookkeeping.</summary>
     ValueTask<IReadOnlyList<QueueCounts>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>Up to <paramref name="most"/> of the oldest items waiting in <paramref name="queue"/>, oldest first, as

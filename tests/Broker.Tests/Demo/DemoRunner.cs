@@ -2,13 +2,15 @@ namespace Broker.Tests.Demo;
 
 using System.Diagnostics;
 
-/// <summary>Runs the repository's programs (samples/Demo, src/WorkerHost) as a user would, built in the same
+/// <summary>Runs the repository's programs (samples/Demo, src/WorkerHost, src/Cli) as a user would, built in the same
 /// configuration as these tests.</summary>
 internal static class DemoRunner
 {
     public static readonly string DemoDll = Built("samples/Demo", "Demo.dll");
 
     public static readonly string WorkerHostDll = Built("src/WorkerHost", "Broker.WorkerHost.dll");
+
+    public static readonly string CliDll = Built("src/Cli", "Broker.Cli.dll");
 
     public static readonly string HostedServiceDll = Built("samples/HostedService", "HostedService.dll");
 
@@ -23,10 +25,17 @@ internal static class DemoRunner
 
     public static Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args) => RunProgramAsync(DemoDll, args);
 
-    /// <summary>Runs <paramref name="dll"/> to its end, within two minutes.</summary>
-    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunProgramAsync(string dll, params string[] args)
+    /// <summary>Runs <paramref name="dll"/> to its end, within two minutes, its input ended at once.</summary>
+    public static Task<(int ExitCode, string[] Lines, string Errors)> RunProgramAsync(string dll, params string[] args) =>
+        RunWithInputAsync(dll, "", args);
+
+    /// <summary>Runs <paramref name="dll"/> to its end, within two minutes, with <paramref name="input"/> as what a
+    /// user types.</summary>
+    public static async Task<(int ExitCode, string[] Lines, string Errors)> RunWithInputAsync(string dll, string input, params string[] args)
     {
         using var process = Start(dll, args);
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -39,7 +48,7 @@ internal static class DemoRunner
     public static Process Start(string dll, params string[] args)
     {
         Assert.True(File.Exists(dll), $"{dll} is not built.");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
         {

@@ -94,11 +94,12 @@ public sealed partial class PackageTests(RedisFixture redis) : IDisposable
             .Single(e => (string?)e.Attribute("Include") == id).Attribute("Version")!;
 
     /// <summary>The core package holds the API, the embedded broker and the launcher, and no broker's client; each
-    /// package carries its README, its XML docs and its symbols; the worker host is a tool.</summary>
+    /// package carries its README, its XML docs and its symbols; the worker host and the broker command are tools.</summary>
     private void AssertPackages(string feed)
     {
         string[] libraries = ["Broker", "Broker.Abstractions", "Broker.Extensions.Hosting", "Broker.OpenTelemetry", "Broker.Testing", "Broker.Transport.Local", "Broker.Transport.Redis", "Broker.Transport.RabbitMq"];
-        foreach (var id in libraries.Append("Broker.WorkerHost"))
+        string[] tools = ["Broker.WorkerHost", "Broker.Cli"];
+        foreach (var id in libraries.Concat(tools))
         {
             var package = Path.Combine(feed, $"{id}.{_version}.nupkg");
             Assert.True(File.Exists(package), $"{id} was not packed");
@@ -109,7 +110,7 @@ public sealed partial class PackageTests(RedisFixture redis) : IDisposable
             var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
             Assert.False(string.IsNullOrWhiteSpace(Element(nuspec, "description")), $"{id} has no description");
             Assert.Equal("README.md", Element(nuspec, "readme"));
-            if (id == "Broker.WorkerHost")
+            if (tools.Contains(id))
             {
                 Assert.Equal("DotnetTool", nuspec.Descendants().Single(e => e.Name.LocalName == "packageType").Attribute("name")?.Value);
                 continue;

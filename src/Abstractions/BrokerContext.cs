@@ -191,6 +191,9 @@ public sealed class BrokerContext : IAsyncDisposable
         return factory.Create(url, options);
     }
 
+    /// <summary>Whether a transport of this context keeps what <paramref name="keeps"/> asks for.</summary>
+    internal bool Keeps<T>(Func<ITransport, T?> keeps) where T : class => _transports.Any(t => keeps(t) is not null);
+
     private T Place<T>(Func<ITransport, T?> keeps, string primitive) where T : class =>
         _transports.Select(keeps).FirstOrDefault(b => b is not null)
         ?? throw new PrimitiveNotSupportedException(

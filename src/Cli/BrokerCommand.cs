@@ -14,6 +14,9 @@ internal static class BrokerCommand
             QueuesCommand.Create(),
             DeadLettersCommand.Create(),
             PurgeCommand.Create(),
+            LocksCommand.Create(),
+            ValuesCommand.Create(),
+            WorkersCommand.Create(),
         };
         CommonOptions.Validate(root);
         return await root.Parse(args).InvokeAsync();

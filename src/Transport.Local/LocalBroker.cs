@@ -31,6 +31,10 @@ internal sealed class LocalBroker(Func<string> directory)
         }
     }
 
+    /// <summary>Every slot handed out, by name and use, with its index and kind. Under the broker's lock.</summary>
+    internal IEnumerable<(string Name, SlotUse Use, int Index, ScalarKind Kind)> Slots =>
+        _slots.Select(s => (s.Key.Name, s.Key.Use, s.Value.Index, s.Value.Kind));
+
     /// <summary>Every queue a client has used. Under the broker's lock.</summary>
     internal IReadOnlyCollection<QueueState> Queues => _queues.Values;
 

@@ -59,7 +59,9 @@ internal sealed class LocalClientTransport : ITransport, IQueueBackend, IJoinabl
 
     public IListBackend Lists => field ??= new CollectionCalls.Lists((request, ct) => CallEncodedAsync(Op.Collection, request, ct));
 
-    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues((request, ct) => CallEncodedAsync(Op.Inspect, request, ct));
+    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues(InspectAsync);
+
+    public ValueTask<byte[]> InspectAsync(byte[] request, CancellationToken cancellationToken) => CallEncodedAsync(Op.Inspect, request, cancellationToken);
 
     /// <summary>Sends a request in the <see cref="CollectionCalls"/> encoding, for the host to run, and returns its result.</summary>
     private async ValueTask<byte[]> CallEncodedAsync(Op op, byte[] request, CancellationToken cancellationToken) =>

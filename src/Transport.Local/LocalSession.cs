@@ -34,7 +34,9 @@ internal sealed class LocalSession(LocalBroker broker, int number) : IQueueBacke
 
     public int MaxItemSize => Wire.MaxItem;
 
-    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues((request, _) => new(InspectionCalls.Run(broker, request)));
+    public IQueueInspection Inspection => field ??= new InspectionCalls.Queues(InspectAsync);
+
+    public ValueTask<byte[]> InspectAsync(byte[] request, CancellationToken cancellationToken) => new(InspectionCalls.Run(broker, request));
 
     public ValueTask DeclareAsync(string queue, int maxSize, CancellationToken cancellationToken)
     {

@@ -27,6 +27,9 @@ internal interface ISlotDirectory
 
     /// <summary>Wakes the watchers of the value slot <paramref name="index"/>.</summary>
     ValueTask NotifyAsync(int index, CancellationToken cancellationToken);
+
+    /// <summary>Runs an inspection of the broker's queues, locks or values (<see cref="InspectionCalls"/>).</summary>
+    ValueTask<byte[]> InspectAsync(byte[] request, CancellationToken cancellationToken);
 }
 
 /// <summary>Locks and values as atomic instructions on <see cref="SlotMemory"/>, as Python's multiprocessing keeps
@@ -40,6 +43,12 @@ internal sealed class SharedSlots(SlotMemory memory, ISlotDirectory directory, T
     private const int LongestSleepMs = 8;
     private readonly ConcurrentDictionary<string, SlotGrant> _locks = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SlotGrant> _values = new(StringComparer.Ordinal);
+    private readonly InspectionCalls.Locks _lockInspection = new(directory.InspectAsync);
+    private readonly InspectionCalls.Values _valueInspection = new(directory.InspectAsync);
+
+    ILockInspection ILockBackend.Inspection => _lockInspection;
+
+    IValueInspection IValueBackend.Inspection => _valueInspection;
 
     public async ValueTask<LockLease?> AcquireAsync(string name, LockOwner owner, TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -1,9 +1,10 @@
+using System.Globalization;
 using StackExchange.Redis;
 
 namespace Broker.Transport.Redis;
 
-// Inspection: the queues under this URL's prefix, found by their meta keys, and the items at the head of one.
-internal sealed partial class RedisTransport : IQueueInspection
+// Inspection: the queues, locks and values under this URL's prefix, found by SCAN, and the items at the head of a queue.
+internal sealed partial class RedisTransport : IQueueInspection, ILockInspection, IValueInspection
 {
     /// <summary>Keys one SCAN step looks at.</summary>
     private const int ScanStep = 1_000;
@@ -11,11 +12,15 @@ internal sealed partial class RedisTransport : IQueueInspection
     /// <summary>What Get.lua puts in front of an item given back, with the deliveries so far.</summary>
     private static readonly byte[] GivenBackMark = "\0BKR"u8.ToArray();
 
-    public IQueueInspection Inspection => this;
+    IQueueInspection IQueueBackend.Inspection => this;
 
-    public async ValueTask<IReadOnlyList<QueueCounts>> ListAsync(CancellationToken cancellationToken)
+    ILockInspection ILockBackend.Inspection => this;
+
+    IValueInspection IValueBackend.Inspection => this;
+
+    async ValueTask<IReadOnlyList<QueueCounts>> IQueueInspection.ListAsync(CancellationToken cancellationToken)
     {
-        var names = await QueueNamesAsync(cancellationToken).ConfigureAwait(false);
+        var names = await NamesAsync(_keys.Queue("*").Meta, cancellationToken).ConfigureAwait(false);
         return await RunAsync(static async (db, s) =>
         {
             var counts = s.names.Select(name =>
@@ -29,23 +34,66 @@ internal sealed partial class RedisTransport : IQueueInspection
         }, (transport: this, names), cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> PeekAsync(string queue, int most, CancellationToken cancellationToken)
+    async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> IQueueInspection.PeekAsync(string queue, int most, CancellationToken cancellationToken)
     {
         var items = await RunAsync(static (db, s) => db.ListRangeAsync(s.key, 0, s.most - 1), (key: (RedisKey)_keys.Queue(queue).Items, most), cancellationToken).ConfigureAwait(false);
         return [.. items.Select(item => Unmarked((byte[])item!))];
     }
 
-    /// <summary>The names of the queues under this URL's prefix: every declared queue has its meta key.</summary>
-    private async Task<List<string>> QueueNamesAsync(CancellationToken cancellationToken)
+    async ValueTask<IReadOnlyList<LockStatus>> ILockInspection.ListAsync(CancellationToken cancellationToken)
     {
-        var start = $"{_keys.Prefix}q:{{";
-        const string end = "}:meta";
+        // A lock's fence outlives its holder, so every lock ever held has one.
+        var names = await NamesAsync(_keys.Lock("*").Fence, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(static async (db, s) =>
+        {
+            var locks = s.names.Select(name =>
+            {
+                var keys = s.transport._keys.Lock(name);
+                return (name, holder: db.StringGetAsync(keys.Lock), lease: db.KeyTimeToLiveAsync(keys.Lock), fence: db.StringGetAsync(keys.Fence));
+            }).ToList();
+            await Task.WhenAll(locks.SelectMany(l => new Task[] { l.holder, l.lease, l.fence })).ConfigureAwait(false);
+            return (IReadOnlyList<LockStatus>)[.. locks.Select(l => l.holder.Result.IsNull
+                ? new LockStatus(l.name, null, (long)l.fence.Result, null)
+                : new LockStatus(l.name, l.holder.Result, (long)l.fence.Result, l.lease.Result))];
+        }, (transport: this, names), cancellationToken).ConfigureAwait(false);
+    }
+
+    async ValueTask<IReadOnlyList<ValueStatus>> IValueInspection.ListAsync(CancellationToken cancellationToken)
+    {
+        var names = await NamesAsync(_keys.Value("*").ToString(), cancellationToken).ConfigureAwait(false);
+        return await RunAsync(static async (db, s) =>
+        {
+            var values = s.names.Select(name => (name, text: db.StringGetAsync(s.transport._keys.Value(name)))).ToList();
+            await Task.WhenAll(values.Select(v => v.text)).ConfigureAwait(false);
+            return (IReadOnlyList<ValueStatus>)[.. values.Select(v => (v.name, number: Number(v.text.Result))).Where(v => v.number is not null)
+                .Select(v => new ValueStatus(v.name, v.number!.Value))];
+        }, (transport: this, names), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A number as this transport keeps it, invariant text, a whole number as an integer; <c>null</c> for a key
+    /// gone meanwhile, or one something else wrote that holds no number.</summary>
+    private static Scalar? Number(RedisValue value)
+    {
+        var text = (string?)value;
+        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var integer))
+        {
+            return Scalar.FromInteger(integer);
+        }
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? Scalar.FromFloat(number) : null;
+    }
+
+    /// <summary>The names of the objects whose key, for the name <c>*</c>, is <paramref name="pattern"/>; their names
+    /// sit in braces, so the part between the pattern's ends is the name.</summary>
+    private async Task<List<string>> NamesAsync(string pattern, CancellationToken cancellationToken)
+    {
+        var star = pattern.IndexOf("{*}", StringComparison.Ordinal);
+        var (start, end) = (pattern[..(star + 1)], pattern[(star + 2)..]);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var cursor = "0";
         do
         {
             var step = (RedisResult[])(await RunAsync(static (db, s) => db.ExecuteAsync("SCAN", s.cursor, "MATCH", s.pattern, "COUNT", ScanStep),
-                (cursor, pattern: start + "*" + end), cancellationToken).ConfigureAwait(false))!;
+                (cursor, pattern), cancellationToken).ConfigureAwait(false))!;
             cursor = (string)step[0]!;
             foreach (var key in (RedisResult[])step[1]!)
             {

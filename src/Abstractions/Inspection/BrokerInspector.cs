@@ -1,11 +1,12 @@
 using Broker.Diagnostics;
+using Broker.Pools;
 using Broker.Transport;
 
 namespace Broker;
 
 /// <summary>An operator's view of a broker, what the <c>broker</c> command-line tool shows: every queue with its counts,
-/// the dead letters of one, and the means to put them back or purge them. It sees what every process put, not only
-/// this one's, and works on every transport that has <see cref="IQueueBackend.Inspection"/>.</summary>
+/// the dead letters of one and the means to put them back or purge them, the locks and the values. It sees what every
+/// process made, not only this one's, on every transport that has the backends' <c>Inspection</c>.</summary>
 public sealed class BrokerInspector
 {
     private const string DeadSuffix = ".dead";
@@ -29,6 +30,38 @@ public sealed class BrokerInspector
             .Where(c => !(c.Name.EndsWith(DeadSuffix, StringComparison.Ordinal) && counts.ContainsKey(c.Name[..^DeadSuffix.Length])))
             .Select(c => new QueueStatus(c.Name, c.Waiting, c.Unfinished, counts.TryGetValue(c.Name + DeadSuffix, out var dead) ? dead.Waiting : 0, c.Consumers))
             .OrderBy(c => c.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every lock on the broker, held or free, by name.</summary>
+    /// <exception cref="NotSupportedException">The transport that keeps locks cannot list them.</exception>
+    /// <exception cref="BrokerUnavailableException">The broker did not answer.</exception>
+    public async ValueTask<IReadOnlyList<LockStatus>> LocksAsync(CancellationToken cancellationToken = default)
+    {
+        var inspection = _context.Locks.Inspection ?? throw new NotSupportedException($"The transport of {_context.Url} that keeps locks cannot list them.");
+        return [.. (await inspection.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(l => l.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every number on the broker (values, array elements, the synchronization primitives' own), by name.</summary>
+    /// <exception cref="NotSupportedException">The transport that keeps values cannot list them.</exception>
+    /// <exception cref="BrokerUnavailableException">The broker did not answer.</exception>
+    public async ValueTask<IReadOnlyList<ValueStatus>> ValuesAsync(CancellationToken cancellationToken = default)
+    {
+        var inspection = _context.Values.Inspection ?? throw new NotSupportedException($"The transport of {_context.Url} that keeps values cannot list them.");
+        return [.. (await inspection.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(v => v.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every process that runs worker processes for a pool, by pool, machine and pid, from the heartbeats they
+    /// publish; one gone within the last hour shows with <see cref="PoolHostStatus.Alive"/> false.</summary>
+    /// <exception cref="PrimitiveNotSupportedException">No transport of the broker keeps dictionaries and values, which
+    /// heartbeats need (a URL of RabbitMQ alone).</exception>
+    /// <exception cref="BrokerUnavailableException">The broker did not answer.</exception>
+    public async ValueTask<IReadOnlyList<PoolHostStatus>> WorkersAsync(CancellationToken cancellationToken = default)
+    {
+        var entries = await _context.Maps.EntriesAsync(Heartbeat.Map, cancellationToken).ConfigureAwait(false);
+        var now = _context.Options.TimeProvider.GetUtcNow();
+        return [.. entries.Select(e => Heartbeat.TryRead(_context, e.Value)).OfType<Heartbeat>()
+            .Select(b => new PoolHostStatus(b.Machine, b.Pid, b.Pool, b.Processes, b.TasksDone, b.Started, b.At, now - b.At <= Heartbeat.Lease))
+            .OrderBy(h => h.Pool, StringComparer.Ordinal).ThenBy(h => h.Machine, StringComparer.Ordinal).ThenBy(h => h.Pid)];
     }
 
     /// <summary>One queue with its counts, as <see cref="QueuesAsync"/> shows it.</summary>

@@ -41,6 +41,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
     private IReadOnlyList<BrokerHandle> _initializerHandles = [];
     private readonly ConcurrentDictionary<long, Action<PoolResult>> _pending = new();
     private readonly List<Process> _workers = [];
+    private readonly PoolHeartbeat? _heartbeat;
     private readonly System.Threading.Lock _gate = new();
     private readonly Func<Process> _newWorker;
     private readonly CancellationTokenSource _stopSupervising = new();
@@ -111,6 +112,7 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         _outbox = new GroupCommit<(PoolTask[][] Messages, int Calls), bool>(SendAsync, MostCallsPerMessage, submitted => submitted.Calls);
         var call = initializer is null ? null : Call(initializer, initargs ?? []);
         var started = 0;
+        _heartbeat = Processes > 0 ? new PoolHeartbeat(_broker, Name, _tasks.Name, () => AliveWorkers) : null;
         _newWorker = () => new Process(PoolWorker.Serve, _tasks, maxTasksPerChild, call)
         {
             Name = $"PoolWorker-{Interlocked.Increment(ref started)}",
@@ -126,6 +128,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         try
         {
             await HandlesWritten.CreateAsync(_initializerHandles, cancellationToken).ConfigureAwait(false);
+            if (_heartbeat is not null)
+            {
+                await _heartbeat.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
             for (var i = 0; i < Processes; i++)
             {
                 var worker = _newWorker();
@@ -523,6 +529,10 @@ public sealed class Pool : IAsyncDisposable, IDisposable
         await TerminateAsync().ConfigureAwait(false);
         await _collecting.ConfigureAwait(false);
         await _cancellations.ForgetAllAsync().ConfigureAwait(false);
+        if (_heartbeat is not null)
+        {
+            await _heartbeat.DisposeAsync().ConfigureAwait(false);
+        }
         foreach (var worker in Workers())
         {
             worker.Close();

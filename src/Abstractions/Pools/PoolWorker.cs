@@ -35,6 +35,7 @@ internal static class PoolWorker
         // one connection keeps them in order. A message is marked done once its reply (and any tasks it gave back) is
         // accepted, so that no task is marked done before its answer is safe; marks of different messages need no
         // order, so the transport may send those made at once together.
+        await using var done = TasksDone.Start(broker, tasks.Name);
         var marking = new List<Task>();
         // A mark that fails wakes the get, so that the failure ends this worker at once, not when a next message comes,
         // which may be never while the worker holds the message it could not finish.
@@ -106,6 +107,7 @@ internal static class PoolWorker
                 var run = new BatchRun(tasks, batch, attempt, maxTasks == 0 ? int.MaxValue : maxTasks - ran);
                 settled = run.Run();
                 ran += run.Ran;
+                done?.Add(run.Ran);
             }
             marking.Add(MarkAsync(settled, delivery));
         }

@@ -119,6 +119,10 @@ public interface ILockBackend
     /// <summary>Whether any owner holds <paramref name="name"/> at this moment. A dead holder's lock counts as held
     /// until the transport frees it.</summary>
     ValueTask<bool> IsHeldAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Lists the locks with their holders, for operators' tools; <c>null</c> (the default) for a transport
+    /// that cannot.</summary>
+    ILockInspection? Inspection => null;
 }
 
 /// <summary>A held lock: its fencing token, which only grows from one acquisition to the next, and a token that
@@ -171,4 +175,7 @@ public interface IValueBackend
     /// looks again; made after a change that waiters wait for. Returns once the broker has the wake-up: a waiter whose
     /// look comes later sees the change.</summary>
     ValueTask NotifyAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Lists the numbers, for operators' tools; <c>null</c> (the default) for a transport that cannot.</summary>
+    IValueInspection? Inspection => null;
 }

@@ -7,29 +7,11 @@ namespace Broker.Cli.Commands;
 /// included), dead letters and consumers.</summary>
 internal static class QueuesCommand
 {
-    public static Command Create()
-    {
-        var command = new Command("queues", "Lists the queues: items waiting, unfinished (what a Join waits for), dead letters, consumers.");
-        command.SetAction((parsed, ct) => Connected.RunAsync(parsed, async (inspector, output, token) =>
-        {
-            var queues = await inspector.QueuesAsync(token).ConfigureAwait(false);
-            if (output.Json)
-            {
-                output.WriteJson(queues);
-            }
-            else if (queues.Count == 0)
-            {
-                output.Line("No queues.");
-            }
-            else
-            {
-                output.Table(["QUEUE", "WAITING", "UNFINISHED", "DEAD LETTERS", "CONSUMERS"],
-                    queues.Select(q => (IReadOnlyList<string>)[q.Name, Number(q.Waiting), Number(q.Unfinished), Number(q.DeadLetters), Number(q.Consumers)]));
-            }
-            return 0;
-        }, ct));
-        return command;
-    }
+    public static Command Create() => Listing.Create("queues",
+        "Lists the queues: items waiting, unfinished (what a Join waits for), dead letters, consumers.",
+        (inspector, ct) => inspector.QueuesAsync(ct), "No queues.",
+        ["QUEUE", "WAITING", "UNFINISHED", "DEAD LETTERS", "CONSUMERS"],
+        q => [q.Name, Number(q.Waiting), Number(q.Unfinished), Number(q.DeadLetters), Number(q.Consumers)]);
 
     /// <summary>A count, or <c>-</c> where the transport keeps none.</summary>
     private static string Number(long? count) => count?.ToString("N0", CultureInfo.InvariantCulture) ?? "-";

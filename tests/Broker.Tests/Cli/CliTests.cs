@@ -126,6 +126,51 @@ public abstract class CliTests : IAsyncLifetime
         Assert.StartsWith("broker: ", Assert.Single(unreachable.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Locks_values_and_worker_hosts_are_shown_where_the_transport_keeps_them()
+    {
+        if (!KeepsLocksAndValues)
+        {
+            foreach (var command in new[] { "locks", "values", "workers" })
+            {
+                var (code, output, refused) = await RunAsync(command);
+                Assert.Equal(1, code);
+                Assert.Empty(output);
+                Assert.Contains("No transport in", Assert.Single(refused.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+            }
+            return;
+        }
+        var held = new Lock($"held-{Guid.NewGuid():N}", Broker);
+        await using var holding = await held.EnterScopeAsync();
+        var count = new Value<int>(42, $"count-{Guid.NewGuid():N}", Broker);
+        await count.GetAsync();
+        var poolName = $"cli-{Guid.NewGuid():N}";
+        await using var pool = await Pool.StartAsync(1, name: poolName, broker: Broker);
+
+        var (exitCode, lines, errors) = await RunAsync("locks");
+        Assert.True(exitCode == 0, errors);
+        var shownLock = Assert.Single(lines, l => l.StartsWith(held.Name, StringComparison.Ordinal)).Split("  ", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEqual("free", shownLock[1]);
+        Assert.Equal(holding.FencingToken.ToString(System.Globalization.CultureInfo.InvariantCulture), shownLock[2]);
+
+        (exitCode, lines, errors) = await RunAsync("values", "--json");
+        Assert.True(exitCode == 0, errors);
+        var shownValue = Assert.Single(JsonDocument.Parse(string.Join('\n', lines)).RootElement.EnumerateArray(), v => v.GetProperty("name").GetString() == count.Name);
+        Assert.Equal(42, shownValue.GetProperty("value").GetInt64());
+
+        (exitCode, lines, errors) = await RunAsync("workers", "--json");
+        Assert.True(exitCode == 0, errors);
+        var host = Assert.Single(JsonDocument.Parse(string.Join('\n', lines)).RootElement.EnumerateArray(), h => h.GetProperty("pool").GetString() == poolName);
+        Assert.Equal((Environment.ProcessId, true), (host.GetProperty("pid").GetInt32(), host.GetProperty("alive").GetBoolean()));
+
+        (exitCode, lines, errors) = await RunAsync("workers");
+        Assert.True(exitCode == 0, errors);
+        Assert.EndsWith("alive", Assert.Single(lines, l => l.StartsWith(poolName, StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    /// <summary>Whether the transport keeps locks and values (and so heartbeats), which RabbitMQ alone does not.</summary>
+    protected virtual bool KeepsLocksAndValues => true;
+
     private Task<(int ExitCode, string[] Lines, string Errors)> RunAsync(params string[] args) =>
         DemoRunner.RunProgramAsync(DemoRunner.CliDll, [.. args, "--broker", Url]);
 }
@@ -150,6 +195,8 @@ public sealed class RedisCliTests(RedisFixture redis) : CliTests
 public sealed class RabbitMqCliTests(RabbitMqFixture rabbitMq) : CliTests
 {
     protected override string UnreachableUrl => "amqp://127.0.0.1:1/";
+
+    protected override bool KeepsLocksAndValues => false;
 
     protected override Task<BrokerContext> ConnectAsync() => rabbitMq.ConnectAsync();
 }

@@ -120,10 +120,13 @@ public abstract class CliTests : IAsyncLifetime
             Assert.Contains($"Queue '{missing}' does not exist", Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
         }
 
-        var (code, output, unreachable) = await DemoRunner.RunProgramAsync(DemoRunner.CliDll, "queues", "--broker", UnreachableUrl, "--timeout", "2");
-        Assert.Equal(1, code);
-        Assert.Empty(output);
-        Assert.StartsWith("broker: ", Assert.Single(unreachable.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        foreach (var url in new[] { UnreachableUrl, "nowhere://host" })
+        {
+            var (code, output, refused) = await DemoRunner.RunProgramAsync(DemoRunner.CliDll, "queues", "--broker", url, "--timeout", "2");
+            Assert.Equal(1, code);
+            Assert.Empty(output);
+            Assert.StartsWith("broker: ", Assert.Single(refused.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

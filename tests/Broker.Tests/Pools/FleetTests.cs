@@ -94,6 +94,33 @@ public abstract class FleetTests : IAsyncLifetime
         Assert.Equal([1, 4, 9, 16, 25], client.Imap(Tasks.Square, Enumerable.Range(1, 5)).ToList());
     }
 
+    [Fact]
+    public async Task A_worker_host_shows_alive_shows_gone_while_stopped_and_leaves_the_list_when_it_ends()
+    {
+        var host = StartHost(DemoRunner.WorkerHostDll, "--broker", Url, "--pool", _pool, "--processes", "1", "--assembly", DemoRunner.DemoDll);
+        var inspector = new BrokerInspector(_broker);
+        async Task<PoolHostStatus?> ShownAsync() => (await inspector.WorkersAsync()).SingleOrDefault(h => h.Pool == _pool && h.Pid == host.Id);
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Alive: true, Processes: 1 }, "the host's heartbeat with its worker", Patience);
+
+        Assert.Equal(0, DemoRunner.Signal(host.Id, "STOP"));
+        try
+        {
+            await Eventually.TrueAsync(async () => await ShownAsync() is { Alive: false }, "the stopped host to show gone", Patience);
+            var (exitCode, lines, errors) = await DemoRunner.RunProgramAsync(DemoRunner.CliDll, "workers", "--broker", Url);
+            Assert.True(exitCode == 0, errors);
+            Assert.EndsWith("gone", Assert.Single(lines, l => l.StartsWith(_pool, StringComparison.Ordinal)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            DemoRunner.Signal(host.Id, "CONT");
+        }
+        await Eventually.TrueAsync(async () => await ShownAsync() is { Alive: true }, "the continued host to beat again", Patience);
+
+        Assert.Equal(0, DemoRunner.Signal(host.Id, "TERM"));
+        await host.WaitForExitAsync().WaitAsync(Patience);
+        Assert.Null(await ShownAsync());
+    }
+
     private Process StartHost(string dll, params string[] args)
     {
         var host = DemoRunner.Start(dll, args);

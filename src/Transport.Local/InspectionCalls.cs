@@ -39,7 +39,7 @@ internal static class InspectionCalls
                 case InspectionOp.Peek:
                 {
                     var (name, most) = (call.String(), call.Int64());
-                    var items = broker.Queues.FirstOrDefault(q => q.Name == name) is { } found
+                    var items = broker.Existing(name) is { } found
                         ? found.Returned.Select(r => r.Body).Concat(found.Items).Take((int)Math.Min(most, int.MaxValue)).ToList()
                         : [];
                     result.Int64(items.Count);

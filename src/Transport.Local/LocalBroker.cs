@@ -38,6 +38,9 @@ internal sealed class LocalBroker(Func<string> directory)
     /// <summary>Every queue a client has used. Under the broker's lock.</summary>
     internal IReadOnlyCollection<QueueState> Queues => _queues.Values;
 
+    /// <summary>The queue of that name, if a client has used it, without making one. Under the broker's lock.</summary>
+    internal QueueState? Existing(string name) => _queues.GetValueOrDefault(name);
+
     internal QueueState Queue(string name)
     {
         if (!_queues.TryGetValue(name, out var queue))

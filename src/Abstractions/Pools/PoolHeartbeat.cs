@@ -8,9 +8,6 @@ namespace Broker.Pools;
 /// tried again at the next; a broker that keeps no map or value has no heartbeats, which is logged once.</summary>
 internal sealed class PoolHeartbeat : IAsyncDisposable
 {
-    /// <summary>How long a beat, and the removal at the end, may wait for the broker: the pool never waits on them longer.</summary>
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
-
     private readonly BrokerContext _broker;
     private readonly string _pool;
     private readonly Func<int> _alive;
@@ -18,6 +15,7 @@ internal sealed class PoolHeartbeat : IAsyncDisposable
     private readonly DateTimeOffset _started;
     private readonly CancellationTokenSource _stop = new();
     private Task _beating = Task.CompletedTask;
+    private int _beats;
 
     /// <param name="broker">The pool's broker.</param>
     /// <param name="pool">The pool's name.</param>
@@ -43,42 +41,24 @@ internal sealed class PoolHeartbeat : IAsyncDisposable
             return;
         }
         await _broker.Values.SetAsync(Heartbeat.TasksDoneValue(_key), Scalar.FromInteger(0), cancellationToken).ConfigureAwait(false);
-        await BeatAsync().ConfigureAwait(false);
-        _beating = BeatForeverAsync();
+        await Heartbeat.TryAsync(BeatAsync, BeatFailed, _stop.Token).ConfigureAwait(false);
+        _beating = Heartbeat.EveryIntervalAsync(_broker, BeatAsync, BeatFailed, _stop.Token);
     }
 
-    private async Task BeatForeverAsync()
+    private async Task BeatAsync(CancellationToken cancellationToken)
     {
-        try
+        var done = await _broker.Values.GetAsync(Heartbeat.TasksDoneValue(_key), ScalarKind.Integer, cancellationToken).ConfigureAwait(false);
+        var now = _broker.Options.TimeProvider.GetUtcNow();
+        var beat = new Heartbeat(Environment.MachineName, Environment.ProcessId, _pool, _alive(), done.Integer, _started, now);
+        await _broker.Maps.SetAsync(Heartbeat.Map, _key, _broker.Serializer.Serialize(beat, "a pool's heartbeat"), cancellationToken).ConfigureAwait(false);
+        if (_beats++ % Heartbeat.SweepEvery == 0)
         {
-            while (true)
-            {
-                await Task.Delay(Heartbeat.Interval, _broker.Options.TimeProvider, _stop.Token).ConfigureAwait(false);
-                await BeatAsync().ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
+            await ForgetGoneAsync(now, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task BeatAsync()
-    {
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        patience.CancelAfter(Patience);
-        try
-        {
-            var done = await _broker.Values.GetAsync(Heartbeat.TasksDoneValue(_key), ScalarKind.Integer, patience.Token).ConfigureAwait(false);
-            var now = _broker.Options.TimeProvider.GetUtcNow();
-            var beat = new Heartbeat(Environment.MachineName, Environment.ProcessId, _pool, _alive(), done.Integer, _started, now);
-            await _broker.Maps.SetAsync(Heartbeat.Map, _key, _broker.Serializer.Serialize(beat, "a pool's heartbeat"), patience.Token).ConfigureAwait(false);
-            await ForgetGoneAsync(now, patience.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is BrokerException || (e is OperationCanceledException && !_stop.IsCancellationRequested))
-        {
-            _broker.Logger.LogDebug(e, "Pool {Pool} could not write its heartbeat; it tries again in {Interval}.", _pool, Heartbeat.Interval);
-        }
-    }
+    private void BeatFailed(Exception e) =>
+        _broker.Logger.LogDebug(e, "Pool {Pool} could not write its heartbeat; it tries again in {Interval}.", _pool, Heartbeat.Interval);
 
     /// <summary>Removes the entries of pools gone for <see cref="Heartbeat.Forgotten"/>, each only if unchanged since read.</summary>
     private async Task ForgetGoneAsync(DateTimeOffset now, CancellationToken cancellationToken)
@@ -92,22 +72,16 @@ internal sealed class PoolHeartbeat : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the beats and removes the pool's entry, within <see cref="Patience"/>.</summary>
+    /// <summary>Stops the beats and removes the pool's entry, within <see cref="Heartbeat.Patience"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _beating.ConfigureAwait(false);
         if (Heartbeat.Kept(_broker))
         {
-            using var patience = new CancellationTokenSource(Patience);
-            try
-            {
-                await _broker.Maps.RemoveAsync(Heartbeat.Map, _key, patience.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is BrokerException or OperationCanceledException)
-            {
-                _broker.Logger.LogDebug(e, "Pool {Pool} could not remove its heartbeat; it shows gone after {Lease}.", _pool, Heartbeat.Lease);
-            }
+            await Heartbeat.TryAsync(async ct => await _broker.Maps.RemoveAsync(Heartbeat.Map, _key, ct).ConfigureAwait(false),
+                e => _broker.Logger.LogDebug(e, "Pool {Pool} could not remove its heartbeat; it shows gone after {Lease}.", _pool, Heartbeat.Lease),
+                CancellationToken.None).ConfigureAwait(false);
         }
         _stop.Dispose();
     }

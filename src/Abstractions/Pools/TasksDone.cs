@@ -7,8 +7,6 @@ namespace Broker.Pools;
 /// every <see cref="Heartbeat.Interval"/> and when the worker ends, so that counting costs a task nothing.</summary>
 internal sealed class TasksDone : IAsyncDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
-
     private readonly BrokerContext _broker;
     private readonly string _value;
     private readonly CancellationTokenSource _stop = new();
@@ -20,7 +18,7 @@ internal sealed class TasksDone : IAsyncDisposable
     {
         _broker = broker;
         _value = value;
-        _adding = AddForeverAsync();
+        _adding = Heartbeat.EveryIntervalAsync(broker, AddRanAsync, AddFailed, _stop.Token);
     }
 
     /// <summary>The count of a worker whose parent hosts the pool of <paramref name="taskQueue"/>, or <c>null</c> where
@@ -32,47 +30,25 @@ internal sealed class TasksDone : IAsyncDisposable
 
     public void Add(int tasks) => Interlocked.Add(ref _ran, tasks);
 
-    private async Task AddForeverAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(Heartbeat.Interval, _broker.Options.TimeProvider, _stop.Token).ConfigureAwait(false);
-                await AddRanAsync(_stop.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-    }
-
     private async Task AddRanAsync(CancellationToken cancellationToken)
     {
         var ran = Volatile.Read(ref _ran);
-        if (ran == _added)
+        if (ran != _added)
         {
-            return;
-        }
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        patience.CancelAfter(Patience);
-        try
-        {
-            await _broker.Values.AddAsync(_value, Scalar.FromInteger(ran - _added), patience.Token).ConfigureAwait(false);
+            await _broker.Values.AddAsync(_value, Scalar.FromInteger(ran - _added), cancellationToken).ConfigureAwait(false);
             _added = ran;
         }
-        catch (Exception e) when (e is BrokerException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            _broker.Logger.LogDebug(e, "A pool worker could not add its tasks done to {Value}; it tries again in {Interval}.", _value, Heartbeat.Interval);
-        }
     }
+
+    private void AddFailed(Exception e) =>
+        _broker.Logger.LogDebug(e, "A pool worker could not add its tasks done to {Value}; it tries again in {Interval}.", _value, Heartbeat.Interval);
 
     /// <summary>Adds what is left to add, within a short patience, and stops.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _adding.ConfigureAwait(false);
-        await AddRanAsync(CancellationToken.None).ConfigureAwait(false);
+        await Heartbeat.TryAsync(AddRanAsync, AddFailed, CancellationToken.None).ConfigureAwait(false);
         _stop.Dispose();
     }
 }
